@@ -1,0 +1,26 @@
+//! Reading and writing YAML as [`Value`] trees.
+//!
+//! Reading is built on `saphyr-parser`'s event stream (a maintained, pure-Rust
+//! YAML 1.2 parser that reports spans). On top of it this module resolves
+//! plain scalars the way kustomize's YAML library does, keeps key order and
+//! number text, expands aliases within a budget (so an alias bomb is refused
+//! instead of exhausting memory), and reports errors with line and column.
+//!
+//! Writing follows the block layout `kubectl kustomize` prints: two-space
+//! indentation, sequences flush with their parent key, literal blocks for
+//! multi-line strings, double quotes for strings that would read back as
+//! another type and single quotes where YAML syntax needs them. No serde YAML
+//! crate offers that control over layout, which is why the writer is ours.
+//!
+//! ```
+//! let docs = fleet_model::yaml::parse_documents("a: 1\n---\nb: [x, 'y']\n").unwrap();
+//! assert_eq!(docs.len(), 2);
+//! assert_eq!(fleet_model::yaml::to_string(&docs[1].value), "b:\n- x\n- \"y\"\n");
+//! ```
+
+mod read;
+mod scalar;
+mod write;
+
+pub use read::{Document, Limits, YamlError, parse_documents, parse_documents_with, parse_one};
+pub use write::{to_string, to_string_documents};

@@ -1,0 +1,432 @@
+//! Builds [`Value`] trees from saphyr-parser's event stream.
+
+use super::scalar::resolve_plain;
+use crate::value::{Mapping, Number, Value};
+use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
+use std::collections::HashMap;
+
+/// One document of a YAML stream and the line it starts on (1-based).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    /// The document's content; `Value::Null` for an empty document.
+    pub value: Value,
+    /// The line of the document's first event.
+    pub line: usize,
+}
+
+/// Bounds that keep hostile input from exhausting memory or the stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The most nodes one stream may produce, counting every alias expansion.
+    pub max_nodes: usize,
+    /// The deepest nesting of sequences and mappings.
+    pub max_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_nodes: 5_000_000,
+            max_depth: 256,
+        }
+    }
+}
+
+/// A YAML syntax or structure error, with its position.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}, column {column}: {message}")]
+pub struct YamlError {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What is wrong, and where useful, how to fix it.
+    pub message: String,
+}
+
+impl YamlError {
+    fn at(span: &Span, message: impl Into<String>) -> YamlError {
+        YamlError {
+            line: span.start.line(),
+            column: span.start.col() + 1,
+            message: message.into(),
+        }
+    }
+}
+
+/// Parses every document of a YAML (or JSON) stream with default [`Limits`].
+pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
+    parse_documents_with(text, Limits::default())
+}
+
+/// Parses a stream that must hold at most one document; an empty stream is `Null`.
+pub fn parse_one(text: &str) -> Result<Value, YamlError> {
+    let mut docs = parse_documents(text)?;
+    match docs.len() {
+        0 => Ok(Value::Null),
+        1 => Ok(docs.remove(0).value),
+        _ => Err(YamlError {
+            line: docs[1].line,
+            column: 1,
+            message: "expected a single YAML document, found several (separated by `---`)"
+                .to_string(),
+        }),
+    }
+}
+
+enum Frame {
+    Sequence {
+        items: Vec<Value>,
+        anchor: usize,
+        size: usize,
+    },
+    Mapping {
+        map: Mapping,
+        key: Option<(String, Span)>,
+        lines: HashMap<String, usize>,
+        anchor: usize,
+        size: usize,
+    },
+}
+
+/// Parses every document of a stream with explicit limits.
+pub fn parse_documents_with(text: &str, limits: Limits) -> Result<Vec<Document>, YamlError> {
+    let mut docs = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut anchors: HashMap<usize, (Value, usize)> = HashMap::new();
+    let mut nodes = 0usize;
+    let mut doc_line = 1;
+    let mut doc_value: Option<Value> = None;
+    let mut last_span: Option<Span> = None;
+
+    for item in Parser::new_from_str(text) {
+        let (event, span) = item.map_err(|e| YamlError {
+            line: e.marker().line(),
+            column: e.marker().col() + 1,
+            message: e.info().to_string(),
+        })?;
+        last_span = Some(span);
+        // (value, nodes it adds to the budget, its full size, anchor id): a
+        // collection's items were counted as they completed, so the
+        // collection adds one; an alias adds the full size of its copy.
+        let completed: Option<(Value, usize, usize, usize)> = match event {
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => None,
+            Event::DocumentStart(_) => {
+                doc_line = span.start.line();
+                doc_value = None;
+                anchors.clear();
+                None
+            }
+            Event::DocumentEnd => {
+                docs.push(Document {
+                    value: doc_value.take().unwrap_or(Value::Null),
+                    line: doc_line,
+                });
+                None
+            }
+            Event::Alias(id) => {
+                let (value, count) = anchors
+                    .get(&id)
+                    .ok_or_else(|| YamlError::at(&span, "alias refers to an unknown anchor"))?;
+                Some((value.clone(), *count, *count, 0))
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                let value = scalar_value(&text, style, tag.as_deref(), &span)?;
+                Some((value, 1, 1, anchor))
+            }
+            Event::SequenceStart(anchor, tag) => {
+                check_collection_tag(tag.as_deref(), "seq", &span)?;
+                if stack.len() >= limits.max_depth {
+                    return Err(YamlError::at(
+                        &span,
+                        format!("nesting deeper than {} levels", limits.max_depth),
+                    ));
+                }
+                stack.push(Frame::Sequence {
+                    items: Vec::new(),
+                    anchor,
+                    size: 0,
+                });
+                None
+            }
+            Event::MappingStart(anchor, tag) => {
+                check_collection_tag(tag.as_deref(), "map", &span)?;
+                if stack.len() >= limits.max_depth {
+                    return Err(YamlError::at(
+                        &span,
+                        format!("nesting deeper than {} levels", limits.max_depth),
+                    ));
+                }
+                stack.push(Frame::Mapping {
+                    map: Mapping::new(),
+                    key: None,
+                    lines: HashMap::new(),
+                    anchor,
+                    size: 0,
+                });
+                None
+            }
+            Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
+                Some(Frame::Sequence {
+                    items,
+                    anchor,
+                    size,
+                }) => Some((Value::Sequence(items), 1, 1 + size, anchor)),
+                Some(Frame::Mapping {
+                    map, anchor, size, ..
+                }) => Some((Value::Mapping(map), 1, 1 + size, anchor)),
+                None => return Err(YamlError::at(&span, "unbalanced collection end")),
+            },
+        };
+        let Some((value, cost, count, anchor)) = completed else {
+            continue;
+        };
+        nodes = nodes.saturating_add(cost);
+        if nodes > limits.max_nodes {
+            return Err(YamlError::at(
+                &span,
+                format!(
+                    "the document expands to more than {} nodes (an alias bomb?); refusing to build it",
+                    limits.max_nodes
+                ),
+            ));
+        }
+        if anchor != 0 {
+            anchors.insert(anchor, (value.clone(), count));
+        }
+        attach(&mut stack, &mut doc_value, value, count, &span)?;
+    }
+    if !stack.is_empty() {
+        let span = last_span.unwrap_or_default();
+        return Err(YamlError::at(&span, "unexpected end of the stream"));
+    }
+    Ok(docs)
+}
+
+fn attach(
+    stack: &mut [Frame],
+    doc_value: &mut Option<Value>,
+    value: Value,
+    count: usize,
+    span: &Span,
+) -> Result<(), YamlError> {
+    match stack.last_mut() {
+        None => {
+            *doc_value = Some(value);
+            Ok(())
+        }
+        Some(Frame::Sequence { items, size, .. }) => {
+            items.push(value);
+            *size = size.saturating_add(count);
+            Ok(())
+        }
+        Some(Frame::Mapping {
+            map,
+            key,
+            lines,
+            size,
+            ..
+        }) => match key.take() {
+            None => {
+                let text = key_text(value).ok_or_else(|| {
+                    YamlError::at(
+                        span,
+                        "mapping keys must be scalars (strings, numbers or booleans)",
+                    )
+                })?;
+                if let Some(first) = lines.get(&text) {
+                    return Err(YamlError::at(
+                        span,
+                        format!("mapping key {text:?} already defined at line {first}"),
+                    ));
+                }
+                lines.insert(text.clone(), span.start.line());
+                *key = Some((text, *span));
+                Ok(())
+            }
+            Some((k, _)) => {
+                map.insert(k, value);
+                *size = size.saturating_add(count);
+                Ok(())
+            }
+        },
+    }
+}
+
+fn key_text(v: Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s),
+        Value::Number(n) => Some(n.as_text().to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Null => Some(String::new()),
+        Value::Sequence(_) | Value::Mapping(_) => None,
+    }
+}
+
+fn core_suffix(tag: &Tag) -> Option<&str> {
+    (tag.is_yaml_core_schema() || tag.handle == "!!").then_some(tag.suffix.as_str())
+}
+
+fn check_collection_tag(tag: Option<&Tag>, expected: &str, span: &Span) -> Result<(), YamlError> {
+    match tag {
+        None => Ok(()),
+        Some(t) if core_suffix(t) == Some(expected) => Ok(()),
+        Some(t) => Err(YamlError::at(
+            span,
+            format!("unsupported YAML tag {t} on a collection; remove the tag"),
+        )),
+    }
+}
+
+fn scalar_value(
+    text: &str,
+    style: ScalarStyle,
+    tag: Option<&Tag>,
+    span: &Span,
+) -> Result<Value, YamlError> {
+    let Some(tag) = tag else {
+        return Ok(match style {
+            ScalarStyle::Plain => resolve_plain(text),
+            _ => Value::String(text.to_string()),
+        });
+    };
+    let non_specific = (tag.handle.is_empty() && tag.suffix == "!")
+        || (tag.handle == "!" && tag.suffix.is_empty());
+    if non_specific {
+        // The non-specific tag `!` forces a string.
+        return Ok(Value::String(text.to_string()));
+    }
+    let bad = |what: &str| {
+        YamlError::at(
+            span,
+            format!("{text:?} is not a valid {what} for tag {tag}"),
+        )
+    };
+    match core_suffix(tag) {
+        Some("str") | Some("binary") | Some("timestamp") => Ok(Value::String(text.to_string())),
+        Some("int") => match Number::parse(text) {
+            Some(n) if n.kind() == crate::value::NumberKind::Int => Ok(Value::Number(n)),
+            _ => Err(bad("integer")),
+        },
+        Some("float") => match Number::parse(text) {
+            Some(n) => Ok(Value::Number(n)),
+            None => Err(bad("float")),
+        },
+        Some("bool") => match resolve_plain(text) {
+            Value::Bool(b) => Ok(Value::Bool(b)),
+            _ => Err(bad("boolean")),
+        },
+        Some("null") => match resolve_plain(text) {
+            Value::Null => Ok(Value::Null),
+            _ => Err(bad("null")),
+        },
+        _ => Err(YamlError::at(
+            span,
+            format!(
+                "unsupported YAML tag {tag}; only the core schema tags (!!str, !!int, …) are understood"
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(text: &str) -> Value {
+        match parse_one(text) {
+            Ok(v) => v,
+            Err(e) => panic!("{text:?}: {e}"),
+        }
+    }
+
+    #[test]
+    fn key_order_and_number_text_are_kept() {
+        let v = one("z: 1\na: 1.50\nm: 0x1F\n");
+        let keys: Vec<_> = v.as_mapping().into_iter().flat_map(|m| m.keys()).collect();
+        assert_eq!(keys, ["z", "a", "m"]);
+        assert_eq!(
+            v.get("a").and_then(|n| match n {
+                Value::Number(n) => Some(n.as_text().to_string()),
+                _ => None,
+            }),
+            Some("1.50".to_string())
+        );
+    }
+
+    #[test]
+    fn quoted_and_tagged_scalars_stay_strings() {
+        let v = one("a: '123'\nb: \"true\"\nc: !!str 5\nd: ! 7\n");
+        for k in ["a", "b", "c", "d"] {
+            assert!(matches!(v.get(k), Some(Value::String(_))), "{k}");
+        }
+    }
+
+    #[test]
+    fn multi_document_streams_report_each_documents_line() {
+        let docs = parse_documents("a: 1\n---\nb: 2\n---\n").unwrap_or_default();
+        assert_eq!(docs.len(), 3);
+        assert_eq!(docs[1].line, 2);
+        assert!(docs[2].value.is_null());
+    }
+
+    #[test]
+    fn duplicate_keys_are_an_error_naming_both_lines() {
+        let err = parse_one("a: 1\nb: 2\na: 3\n").err();
+        let err = err.map(|e| (e.line, e.message));
+        assert_eq!(
+            err,
+            Some((3, "mapping key \"a\" already defined at line 1".to_string()))
+        );
+    }
+
+    #[test]
+    fn syntax_errors_carry_line_and_column() {
+        let err = parse_one("a: 1\nb: [1, 2\n").err();
+        assert!(
+            err.is_some_and(|e| e.line >= 2),
+            "expected an error on line 2 or later"
+        );
+    }
+
+    #[test]
+    fn aliases_expand_to_copies() {
+        let v = one("base: &b {x: 1}\nother: *b\n");
+        assert_eq!(v.get("base"), v.get("other"));
+    }
+
+    #[test]
+    fn alias_bombs_are_refused_within_the_node_budget() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let err = parse_documents(&text).err();
+        assert!(
+            err.is_some_and(|e| e.message.contains("alias bomb")),
+            "the bomb must be refused"
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let text = "[".repeat(1000) + &"]".repeat(1000);
+        assert!(parse_documents(&text).is_err());
+    }
+
+    #[test]
+    fn json_is_read_as_yaml_flow_style() {
+        let v = one(r#"{"a": [1, 2.0, "x"], "b": null, "c": {"d": true}}"#);
+        assert_eq!(v.pointer(&["c", "d"]).and_then(Value::as_bool), Some(true));
+        assert!(v.get("b").is_some_and(Value::is_null));
+    }
+
+    #[test]
+    fn unknown_tags_are_refused_with_advice() {
+        let err = parse_one("a: !vault secret\n").err();
+        assert!(err.is_some_and(|e| e.message.contains("unsupported YAML tag")));
+    }
+}

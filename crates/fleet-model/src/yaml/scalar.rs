@@ -1,0 +1,259 @@
+//! Scalar resolution and quoting rules shared by the reader and the writer.
+
+use crate::value::{Number, Value};
+
+/// Resolves an untagged plain scalar to null, boolean, number or string.
+pub(crate) fn resolve_plain(text: &str) -> Value {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => Value::Null,
+        "true" | "True" | "TRUE" => Value::Bool(true),
+        "false" | "False" | "FALSE" => Value::Bool(false),
+        _ => match Number::parse(text) {
+            Some(n) => Value::Number(n),
+            None => Value::String(text.to_string()),
+        },
+    }
+}
+
+/// How the writer must present a string so that it reads back as the same string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StringStyle {
+    Plain,
+    SingleQuoted,
+    DoubleQuoted,
+    Literal,
+}
+
+/// Chooses the style go-yaml v3 (kustomize's YAML library) gives a string:
+/// literal blocks for multi-line text, double quotes for text that would read
+/// back as another type, plain where YAML syntax allows it, single quotes
+/// otherwise, and double quotes with escapes for unprintable characters.
+pub(crate) fn string_style(s: &str) -> StringStyle {
+    if !s.chars().all(is_printable) {
+        return StringStyle::DoubleQuoted;
+    }
+    if s.contains('\n') {
+        return if literal_allowed(s) {
+            StringStyle::Literal
+        } else {
+            StringStyle::DoubleQuoted
+        };
+    }
+    if reads_as_other_type(s) {
+        return StringStyle::DoubleQuoted;
+    }
+    if plain_allowed(s) {
+        StringStyle::Plain
+    } else {
+        StringStyle::SingleQuoted
+    }
+}
+
+fn is_printable(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\u{20}'..='\u{7E}' | '\u{85}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+        && c != '\u{FEFF}'
+}
+
+/// Whether a plain scalar with this text would be read as something other
+/// than this string (go-yaml v3 also quotes YAML 1.1 booleans, base-60
+/// numbers and timestamps so older readers do not misread them).
+fn reads_as_other_type(s: &str) -> bool {
+    !matches!(resolve_plain(s), Value::String(_))
+        || is_old_bool(s)
+        || is_base60_float(s)
+        || is_timestamp(s)
+}
+
+fn is_old_bool(s: &str) -> bool {
+    matches!(
+        s,
+        "y" | "Y"
+            | "yes"
+            | "Yes"
+            | "YES"
+            | "n"
+            | "N"
+            | "no"
+            | "No"
+            | "NO"
+            | "on"
+            | "On"
+            | "ON"
+            | "off"
+            | "Off"
+            | "OFF"
+    )
+}
+
+/// `[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?`
+fn is_base60_float(s: &str) -> bool {
+    let body = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let (main, frac) = match body.split_once('.') {
+        Some((m, f)) => (m, Some(f)),
+        None => (body, None),
+    };
+    let mut parts = main.split(':');
+    let head = parts.next().unwrap_or("");
+    let head_ok = head.as_bytes().first().is_some_and(u8::is_ascii_digit)
+        && head.bytes().all(|c| c.is_ascii_digit() || c == b'_');
+    let mut sexagesimal = 0;
+    for part in parts {
+        let ok = matches!(part.len(), 1 | 2)
+            && part.bytes().all(|c| c.is_ascii_digit())
+            && (part.len() == 1 || part.as_bytes()[0] <= b'5');
+        if !ok {
+            return false;
+        }
+        sexagesimal += 1;
+    }
+    head_ok
+        && sexagesimal > 0
+        && frac.is_none_or(|f| f.bytes().all(|c| c.is_ascii_digit() || c == b'_'))
+}
+
+/// The timestamp forms go-yaml v3 recognises in plain scalars:
+/// `YYYY-M-D`, optionally followed by `T`/`t`/space and `H:M:S[.frac][zone]`.
+fn is_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() < 8 || !b[..4].iter().all(u8::is_ascii_digit) || b[4] != b'-' {
+        return false;
+    }
+    let rest = &s[5..];
+    let date_end = rest.find(['T', 't', ' ']).unwrap_or(rest.len());
+    let mut date = rest[..date_end].split('-');
+    let (Some(month), Some(day), None) = (date.next(), date.next(), date.next()) else {
+        return false;
+    };
+    let small = |p: &str| matches!(p.len(), 1 | 2) && p.bytes().all(|c| c.is_ascii_digit());
+    if !small(month) || !small(day) {
+        return false;
+    }
+    if date_end == rest.len() {
+        return true;
+    }
+    let time = rest[date_end + 1..].trim_start_matches(' ');
+    let clock_end = time.find(['.', 'Z', '+', '-', ' ']).unwrap_or(time.len());
+    let mut clock = time[..clock_end].split(':');
+    matches!(
+        (clock.next(), clock.next(), clock.next(), clock.next()),
+        (Some(h), Some(m), Some(sec), None) if small(h) && m.len() == 2 && sec.len() == 2
+            && m.bytes().all(|c| c.is_ascii_digit()) && sec.bytes().all(|c| c.is_ascii_digit())
+    )
+}
+
+/// libyaml's analysis of whether a single-line string may be written plain
+/// in block context.
+fn plain_allowed(s: &str) -> bool {
+    if s.is_empty() || s.starts_with(' ') || s.ends_with(' ') {
+        return false;
+    }
+    if s.starts_with("---") || s.starts_with("...") {
+        return false;
+    }
+    let chars: Vec<char> = s.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        let next_is_blank = chars.get(i + 1).is_none_or(|n| *n == ' ' || *n == '\t');
+        let prev_is_blank = i > 0 && matches!(chars[i - 1], ' ' | '\t');
+        if i == 0 {
+            match c {
+                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
+                | '%' | '@' | '`' => return false,
+                '?' | ':' | '-' if next_is_blank => return false,
+                _ => {}
+            }
+        } else {
+            match c {
+                ':' if next_is_blank => return false,
+                '#' if prev_is_blank => return false,
+                _ => {}
+            }
+        }
+        if c == '\t' {
+            return false;
+        }
+    }
+    true
+}
+
+/// A literal block cannot carry trailing spaces before a line break, and a
+/// string that starts with a space would need an indentation indicator,
+/// which go-yaml v3 avoids by falling back to double quotes.
+fn literal_allowed(s: &str) -> bool {
+    !s.split('\n')
+        .any(|line| line.ends_with(' ') || line.ends_with('\t'))
+        && !s.starts_with(' ')
+        && !s.starts_with('\n')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_scalars_resolve_like_go_yaml_v3() {
+        assert_eq!(resolve_plain(""), Value::Null);
+        assert_eq!(resolve_plain("~"), Value::Null);
+        assert_eq!(resolve_plain("True"), Value::Bool(true));
+        assert_eq!(resolve_plain("yes"), Value::String("yes".into()));
+        assert!(matches!(resolve_plain("0x10"), Value::Number(_)));
+        assert_eq!(resolve_plain("600Mi"), Value::String("600Mi".into()));
+    }
+
+    #[test]
+    fn strings_that_read_as_other_types_are_double_quoted() {
+        for s in [
+            "true",
+            "123",
+            "1.5",
+            "null",
+            "",
+            "yes",
+            "off",
+            "1:20",
+            "2024-01-02",
+            "0x1F",
+        ] {
+            assert_eq!(string_style(s), StringStyle::DoubleQuoted, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn yaml_syntax_forces_single_quotes() {
+        for s in [
+            "*", "- a", "a: b", "a #b", "{x}", "@home", " lead", "trail ", "---x",
+        ] {
+            assert_eq!(string_style(s), StringStyle::SingleQuoted, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn ordinary_text_stays_plain() {
+        for s in [
+            "nginx:1.25",
+            "a:b",
+            "a#b",
+            "-x",
+            "http://example.com/a?b=c",
+            "600m",
+            "v1.2.3",
+        ] {
+            assert_eq!(string_style(s), StringStyle::Plain, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn multi_line_text_uses_literal_blocks_unless_lines_end_in_spaces() {
+        assert_eq!(string_style("a\nb\n"), StringStyle::Literal);
+        assert_eq!(string_style("a \nb"), StringStyle::DoubleQuoted);
+        assert_eq!(string_style("bell\u{7}"), StringStyle::DoubleQuoted);
+    }
+
+    #[test]
+    fn timestamps_are_recognised_in_go_yaml_forms() {
+        assert!(is_timestamp("2001-12-14"));
+        assert!(is_timestamp("2001-12-14t21:59:43.10-05:00"));
+        assert!(is_timestamp("2001-12-14 21:59:43.10"));
+        assert!(!is_timestamp("2001-12"));
+        assert!(!is_timestamp("v2001-12-14"));
+    }
+}
