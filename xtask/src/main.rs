@@ -1,1 +1,62 @@
-fn main() {}
+//! Development tasks for fleet, run as `cargo xtask <task>`.
+//!
+//! - `crds`: writes the CRDs of the Flux kinds to `config/crd/`
+//!   (`--check` fails instead when the committed files are out of date).
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "fleet development tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Generate the Flux CRDs into config/crd/.
+    Crds {
+        /// Compare with the committed files instead of writing them.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.task {
+        Task::Crds { check } => crds(&workspace_root().join("config/crd"), check),
+    }
+}
+
+fn crds(dir: &Path, check: bool) -> Result<()> {
+    let files = fleet_model::crd::flux_crd_files().context("rendering the CRDs")?;
+    if check {
+        let stale = xtask::stale_crd_files(dir, &files)?;
+        if !stale.is_empty() {
+            bail!(
+                "these CRDs in {} are out of date: {}; run `cargo xtask crds`",
+                dir.display(),
+                stale.join(", ")
+            );
+        }
+        println!("{} CRDs up to date", files.len());
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for (name, text) in &files {
+        let path = dir.join(name);
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}

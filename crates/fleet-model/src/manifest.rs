@@ -164,6 +164,9 @@ impl Manifest {
     }
 
     /// Deserialises into a typed object; an error names the offending field path.
+    ///
+    /// As Kubernetes' own JSON decoding does, a field set to `null` reads as
+    /// if it were absent (`matchLabels:` with no value is an empty selector).
     pub fn to_typed<T: DeserializeOwned>(&self) -> Result<T, TypedError> {
         let fail = |path: String, message: String| TypedError {
             where_: self
@@ -175,14 +178,40 @@ impl Manifest {
             path,
             message,
         };
-        let json = self
+        let mut json = self
             .value
             .to_json_value()
             .map_err(|e| fail(".".to_string(), e.to_string()))?;
+        drop_null_fields(&mut json);
         serde_path_to_error::deserialize(json).map_err(|e| {
-            let path = e.path().to_string();
-            fail(path, e.into_inner().to_string())
+            let mut path = e.path().to_string();
+            let mut message = e.into_inner().to_string();
+            // serde reports a missing field at its parent; name the field itself.
+            if let Some(field) = message
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.strip_suffix('`'))
+            {
+                path = if path == "." {
+                    field.to_string()
+                } else {
+                    format!("{path}.{field}")
+                };
+                message = "required field is missing".to_string();
+            }
+            fail(path, message)
         })
+    }
+}
+
+/// Removes mapping entries whose value is `null`, at every depth.
+fn drop_null_fields(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            m.retain(|_, v| !v.is_null());
+            m.values_mut().for_each(drop_null_fields);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(drop_null_fields),
+        _ => {}
     }
 }
 

@@ -4,7 +4,7 @@ use crate::capi::{v1beta1, v1beta2};
 use crate::flux::image::{self, ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use crate::flux::kustomization::Kustomization;
 use crate::flux::source::GitRepository;
-use crate::manifest::{Manifest, TypedError};
+use crate::manifest::{FromTypedError, Manifest, TypedError};
 
 /// A Flux or Cluster API object fleet understands.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,5 +127,28 @@ impl TypedObject {
             _ => return Ok(None),
         };
         Ok(Some(object))
+    }
+
+    /// Writes the object back as a manifest.
+    pub fn to_manifest(&self) -> Result<Manifest, FromTypedError> {
+        match self {
+            TypedObject::GitRepository(o) => Manifest::from_typed(o),
+            TypedObject::Kustomization(o) => Manifest::from_typed(o),
+            TypedObject::ImageRepository(o) => Manifest::from_typed(o),
+            TypedObject::ImagePolicy(o) => Manifest::from_typed(o),
+            TypedObject::ImageUpdateAutomation(o) => Manifest::from_typed(o),
+            TypedObject::ClusterV1beta1(o) => Manifest::from_typed(o),
+            TypedObject::ClusterV1beta2(o) => Manifest::from_typed(o),
+            TypedObject::MachineDeploymentV1beta1(o) => Manifest::from_typed(o),
+            TypedObject::MachineDeploymentV1beta2(o) => Manifest::from_typed(o),
+            TypedObject::MachineSetV1beta1(o) => Manifest::from_typed(o),
+            TypedObject::MachineSetV1beta2(o) => Manifest::from_typed(o),
+            TypedObject::MachineV1beta1(o) => Manifest::from_typed(o),
+            TypedObject::MachineV1beta2(o) => Manifest::from_typed(o),
+            TypedObject::MachineHealthCheckV1beta1(o) => Manifest::from_typed(o),
+            TypedObject::MachineHealthCheckV1beta2(o) => Manifest::from_typed(o),
+            TypedObject::KubeadmControlPlaneV1beta1(o) => Manifest::from_typed(o),
+            TypedObject::KubeadmControlPlaneV1beta2(o) => Manifest::from_typed(o),
+        }
     }
 }

@@ -476,9 +476,9 @@ fn git_repository_kind() -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 pub struct UpdateStrategy {
     /// The strategy; `Setters` when unset.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("default" = "Setters"))]
-    pub strategy: UpdateStrategyName,
+    pub strategy: Option<UpdateStrategyName>,
     /// The directory to update; the repository root when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,

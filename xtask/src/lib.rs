@@ -1,0 +1,25 @@
+//! Helpers behind `cargo xtask`, shared with the tests that check generated files.
+
+use anyhow::{Context, Result};
+use std::path::Path;
+
+/// Names of the generated files whose committed copy in `dir` is missing or differs,
+/// plus committed `.yaml` files that are no longer generated.
+pub fn stale_crd_files(dir: &Path, generated: &[(String, String)]) -> Result<Vec<String>> {
+    let mut stale = Vec::new();
+    for (name, text) in generated {
+        let committed = std::fs::read_to_string(dir.join(name)).ok();
+        if committed.as_deref() != Some(text.as_str()) {
+            stale.push(name.clone());
+        }
+    }
+    if dir.is_dir() {
+        for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+            let name = entry?.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".yaml") && !generated.iter().any(|(n, _)| *n == name) {
+                stale.push(name);
+            }
+        }
+    }
+    Ok(stale)
+}
