@@ -1,1 +1,38 @@
-fn main() {}
+//! `fleet`: the command-line interface for people and CI.
+//!
+//! The binary only parses arguments, calls the fleet crates and prints; the
+//! logic lives in the libraries.
+
+mod commands;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Run Kubernetes clusters as a service with GitOps.
+#[derive(Parser)]
+#[command(name = "fleet", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the Kubernetes objects in YAML/JSON files and check the Flux and
+    /// Cluster API ones against their schemas.
+    Objects(commands::objects::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Objects(args) => commands::objects::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

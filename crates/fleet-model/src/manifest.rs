@@ -69,7 +69,7 @@ pub struct TypedError {
     /// `file:line: ` when the origin is known, else empty.
     pub where_: String,
     /// The object.
-    pub id: ObjectId,
+    pub id: Box<ObjectId>,
     /// The field path, e.g. `spec.interval` or `spec.dependsOn[0].name`.
     pub path: String,
     /// What is wrong with it.
@@ -174,7 +174,7 @@ impl Manifest {
                 .as_ref()
                 .map(|s| format!("{s}: "))
                 .unwrap_or_default(),
-            id: self.id.clone(),
+            id: Box::new(self.id.clone()),
             path,
             message,
         };

@@ -75,7 +75,7 @@ impl TypedObject {
                 )
                 .map_err(|e| TypedError {
                     where_: String::new(),
-                    id: id.clone(),
+                    id: Box::new(id.clone()),
                     path: ".".into(),
                     message: e.to_string(),
                 })?;

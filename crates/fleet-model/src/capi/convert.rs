@@ -107,12 +107,12 @@ pub fn mhc_spec_to_v1beta2(
                 name: r.name.clone().unwrap_or_default(),
                 api_version: r.api_version.clone().unwrap_or_default(),
             });
-    let remediation = (trigger_if.is_some() || template_ref.is_some()).then(|| {
+    let remediation = (trigger_if.is_some() || template_ref.is_some()).then_some(
         v1beta2::MachineHealthCheckRemediation {
             trigger_if,
             template_ref,
-        }
-    });
+        },
+    );
     Ok(v1beta2::MachineHealthCheckSpec {
         cluster_name: spec.cluster_name.clone(),
         selector: spec.selector.clone(),

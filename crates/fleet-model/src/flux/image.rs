@@ -2,6 +2,9 @@
 //! ImageUpdateAutomation (GA since Flux 2.7), with a reader for the
 //! `v1beta2` manifests older repositories carry.
 
+// kube's `printcolumn(…)` attributes repeat `type_ = "string"` by design.
+#![allow(clippy::duplicated_attributes)]
+
 use super::meta::{
     AccessFrom, LabelSelector, LocalObjectReference, NamespacedObjectReference,
     ReconcileRequestStatus,
@@ -626,16 +629,16 @@ pub fn upgrade_v1beta2(value: &Value) -> Value {
             ("latestImage", "latestRef"),
             ("observedPreviousImage", "observedPreviousRef"),
         ] {
-            if let Some(Value::String(image)) = status.shift_remove(old) {
-                if let Some(r) = ImageRef::parse(&image) {
-                    let mut m = crate::value::Mapping::new();
-                    m.insert("name".into(), Value::from(r.name));
-                    m.insert("tag".into(), Value::from(r.tag));
-                    if let Some(d) = r.digest {
-                        m.insert("digest".into(), Value::from(d));
-                    }
-                    status.insert(new.to_string(), Value::Mapping(m));
+            if let Some(Value::String(image)) = status.shift_remove(old)
+                && let Some(r) = ImageRef::parse(&image)
+            {
+                let mut m = crate::value::Mapping::new();
+                m.insert("name".into(), Value::from(r.name));
+                m.insert("tag".into(), Value::from(r.tag));
+                if let Some(d) = r.digest {
+                    m.insert("digest".into(), Value::from(d));
                 }
+                status.insert(new.to_string(), Value::Mapping(m));
             }
         }
     }

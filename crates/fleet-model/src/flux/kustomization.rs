@@ -1,5 +1,8 @@
 //! `kustomize.toolkit.fluxcd.io/v1` Kustomization.
 
+// kube's `printcolumn(…)` attributes repeat `type_ = "string"` by design.
+#![allow(clippy::duplicated_attributes)]
+
 use super::meta::{
     CustomHealthCheck, Image, KubeConfigReference, LocalObjectReference,
     NamespacedObjectKindReference, Patch, ReconcileRequestStatus, Selector, Snapshot,

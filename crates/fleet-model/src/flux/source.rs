@@ -1,5 +1,8 @@
 //! `source.toolkit.fluxcd.io/v1` GitRepository.
 
+// kube's `printcolumn(…)` attributes repeat `type_ = "string"` by design.
+#![allow(clippy::duplicated_attributes)]
+
 use super::meta::{Artifact, LocalObjectReference, ReconcileRequestStatus};
 use crate::GoDuration;
 use crate::condition::Condition;

@@ -1,4 +1,4 @@
-//! Reading and writing YAML as [`Value`] trees.
+//! Reading and writing YAML as [`Value`](crate::Value) trees.
 //!
 //! Reading is built on `saphyr-parser`'s event stream (a maintained, pure-Rust
 //! YAML 1.2 parser that reports spans). On top of it this module resolves

@@ -1,4 +1,4 @@
-//! Builds [`Value`] trees from saphyr-parser's event stream.
+//! Builds [`Value`](crate::Value) trees from saphyr-parser's event stream.
 
 use super::scalar::resolve_plain;
 use crate::value::{Mapping, Number, Value};

@@ -1,4 +1,4 @@
-//! Writes [`Value`] trees as block YAML in kustomize's layout.
+//! Writes [`Value`](crate::Value) trees as block YAML in kustomize's layout.
 
 use super::scalar::{StringStyle, string_style};
 use crate::value::Value;

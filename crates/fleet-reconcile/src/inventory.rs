@@ -1,0 +1,132 @@
+//! The set of objects a reconciliation applied, as Flux records it in
+//! `status.inventory`, and the difference that decides pruning.
+
+use fleet_model::ObjectId;
+use fleet_model::flux::kustomization::{ResourceInventory, ResourceRef};
+use std::collections::BTreeSet;
+
+/// Objects applied by one reconciliation, ordered and without duplicates.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Inventory {
+    ids: BTreeSet<ObjectId>,
+}
+
+/// An inventory entry that is not a valid `<namespace>_<name>_<group>_<kind>` id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "inventory entry {id:?} (version {version:?}) is not of the form <namespace>_<name>_<group>_<kind>"
+)]
+pub struct BadEntry {
+    /// The entry's id.
+    pub id: String,
+    /// The entry's version.
+    pub version: String,
+}
+
+impl Inventory {
+    /// Builds an inventory from object ids.
+    pub fn from_ids(ids: impl IntoIterator<Item = ObjectId>) -> Inventory {
+        Inventory {
+            ids: ids.into_iter().collect(),
+        }
+    }
+
+    /// Reads a Kustomization's `status.inventory`.
+    pub fn from_status(status: &ResourceInventory) -> Result<Inventory, BadEntry> {
+        status
+            .entries
+            .iter()
+            .map(|e| {
+                e.object_id().ok_or_else(|| BadEntry {
+                    id: e.id.clone(),
+                    version: e.version.clone(),
+                })
+            })
+            .collect::<Result<BTreeSet<_>, _>>()
+            .map(|ids| Inventory { ids })
+    }
+
+    /// Writes the inventory in `status.inventory` form.
+    pub fn to_status(&self) -> ResourceInventory {
+        ResourceInventory {
+            entries: self.ids.iter().map(ResourceRef::from).collect(),
+        }
+    }
+
+    /// The ids, in order.
+    pub fn ids(&self) -> impl Iterator<Item = &ObjectId> {
+        self.ids.iter()
+    }
+
+    /// How many objects.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Objects in `self` (the last applied set) that `desired` no longer has:
+    /// what pruning deletes. An object whose API version changed is the same
+    /// object and is not stale.
+    pub fn stale_against<'a>(
+        &'a self,
+        desired: &'a Inventory,
+    ) -> impl Iterator<Item = &'a ObjectId> {
+        self.ids.iter().filter(move |id| {
+            !desired.ids.iter().any(|d| {
+                d.group == id.group
+                    && d.kind == id.kind
+                    && d.namespace == id.namespace
+                    && d.name == id.name
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_round_trips_and_orders_entries() {
+        let inv = Inventory::from_ids([
+            ObjectId::new("v1", "Service", Some("b"), "x"),
+            ObjectId::new("apps/v1", "Deployment", Some("a"), "x"),
+        ]);
+        let status = inv.to_status();
+        let ids: Vec<_> = status.entries.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["b_x__Service", "a_x_apps_Deployment"]);
+        assert_eq!(Inventory::from_status(&status), Ok(inv));
+    }
+
+    #[test]
+    fn a_version_change_is_not_a_prune() {
+        let old = Inventory::from_ids([ObjectId::new(
+            "autoscaling/v1",
+            "HorizontalPodAutoscaler",
+            Some("a"),
+            "h",
+        )]);
+        let new = Inventory::from_ids([ObjectId::new(
+            "autoscaling/v2",
+            "HorizontalPodAutoscaler",
+            Some("a"),
+            "h",
+        )]);
+        assert_eq!(old.stale_against(&new).count(), 0);
+    }
+
+    #[test]
+    fn malformed_entries_are_reported() {
+        let status = ResourceInventory {
+            entries: vec![ResourceRef {
+                id: "nonsense".into(),
+                version: "v1".into(),
+            }],
+        };
+        assert!(Inventory::from_status(&status).is_err());
+    }
+}
