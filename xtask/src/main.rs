@@ -2,6 +2,10 @@
 //!
 //! - `crds`: writes the CRDs of the Flux kinds to `config/crd/`
 //!   (`--check` fails instead when the committed files are out of date).
+//! - `conformance kustomize [--record]`: runs the kustomize corpus against
+//!   `fleet build`; fails below the recorded pass count (`--record` raises it).
+
+mod conformance;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -22,6 +26,15 @@ enum Task {
         #[arg(long)]
         check: bool,
     },
+    /// Run a conformance corpus from ../shared/conformance.
+    Conformance {
+        /// Which corpus.
+        #[arg(value_parser = ["kustomize"])]
+        corpus: String,
+        /// Raise the recorded pass count when more cases pass.
+        #[arg(long)]
+        record: bool,
+    },
 }
 
 fn workspace_root() -> PathBuf {
@@ -35,6 +48,9 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.task {
         Task::Crds { check } => crds(&workspace_root().join("config/crd"), check),
+        Task::Conformance { corpus: _, record } => {
+            conformance::kustomize(&workspace_root(), record)
+        }
     }
 }
 

@@ -21,12 +21,15 @@ enum Command {
     /// List the Kubernetes objects in YAML/JSON files and check the Flux and
     /// Cluster API ones against their schemas.
     Objects(commands::objects::Args),
+    /// Render a kustomization directory exactly as `kubectl kustomize` does.
+    Build(commands::build::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Objects(args) => commands::objects::run(&args),
+        Command::Build(args) => commands::build::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -23,4 +23,7 @@ mod scalar;
 mod write;
 
 pub use read::{Document, Limits, YamlError, parse_documents, parse_documents_with, parse_one};
-pub use write::{to_string, to_string_documents};
+pub use write::{
+    WriteOptions, natural_cmp, to_string, to_string_documents, to_string_documents_with,
+    to_string_with,
+};

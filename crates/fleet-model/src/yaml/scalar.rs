@@ -49,8 +49,10 @@ pub(crate) fn string_style(s: &str) -> StringStyle {
     }
 }
 
-fn is_printable(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\u{20}'..='\u{7E}' | '\u{85}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+/// libyaml's `IS_PRINTABLE` (tab is not printable: strings holding one are
+/// double-quoted with `\t`).
+pub(crate) fn is_printable(c: char) -> bool {
+    matches!(c, '\n' | '\u{20}'..='\u{7E}' | '\u{85}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
         && c != '\u{FEFF}'
 }
 
@@ -175,14 +177,10 @@ fn plain_allowed(s: &str) -> bool {
     true
 }
 
-/// A literal block cannot carry trailing spaces before a line break, and a
-/// string that starts with a space would need an indentation indicator,
-/// which go-yaml v3 avoids by falling back to double quotes.
+/// libyaml refuses a literal block when a space precedes a line break or
+/// ends the text.
 fn literal_allowed(s: &str) -> bool {
-    !s.split('\n')
-        .any(|line| line.ends_with(' ') || line.ends_with('\t'))
-        && !s.starts_with(' ')
-        && !s.starts_with('\n')
+    !s.contains(" \n") && !s.ends_with(' ')
 }
 
 #[cfg(test)]
@@ -245,6 +243,8 @@ mod tests {
     fn multi_line_text_uses_literal_blocks_unless_lines_end_in_spaces() {
         assert_eq!(string_style("a\nb\n"), StringStyle::Literal);
         assert_eq!(string_style("a \nb"), StringStyle::DoubleQuoted);
+        assert_eq!(string_style(" a\nb"), StringStyle::Literal);
+        assert_eq!(string_style("a\tb"), StringStyle::DoubleQuoted);
         assert_eq!(string_style("bell\u{7}"), StringStyle::DoubleQuoted);
     }
 

@@ -1,26 +1,132 @@
-//! Writes [`Value`](crate::Value) trees as block YAML in kustomize's layout.
+//! Writes [`Value`] trees as block YAML.
+//!
+//! Two layouts share this writer: the default keeps key order and never
+//! folds lines (lossless round trips); [`WriteOptions::kustomize`] sorts keys
+//! as go-yaml v2 does and folds long scalars at 80 columns, which is how
+//! `kubectl kustomize` prints (it marshals every resource through
+//! `sigs.k8s.io/yaml`). Scalar styles follow libyaml's rules in both.
 
 use super::scalar::{StringStyle, string_style};
 use crate::value::Value;
+use std::cmp::Ordering;
 use std::fmt::Write;
 
-/// Writes one document (no `---` marker), ending in a newline.
-pub fn to_string(value: &Value) -> String {
-    let mut out = String::new();
-    write_node(&mut out, value, 0, Context::Document);
-    out
+/// How to lay out the YAML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WriteOptions {
+    /// Sort mapping keys in go-yaml v2's natural order.
+    pub sort_keys: bool,
+    /// Fold plain and quoted scalars past this column, as libyaml does.
+    pub width: Option<usize>,
 }
 
-/// Writes several documents separated by `---` lines, as `kubectl kustomize` prints them.
+impl WriteOptions {
+    /// The layout `kubectl kustomize` prints.
+    pub fn kustomize() -> WriteOptions {
+        WriteOptions {
+            sort_keys: true,
+            width: Some(80),
+        }
+    }
+}
+
+/// Writes one document (no `---` marker), ending in a newline, keeping key order.
+pub fn to_string(value: &Value) -> String {
+    to_string_with(value, WriteOptions::default())
+}
+
+/// Writes one document with the given layout.
+pub fn to_string_with(value: &Value, opts: WriteOptions) -> String {
+    let mut w = Writer {
+        out: String::new(),
+        opts,
+    };
+    w.node(value, 0, Context::Document);
+    w.out
+}
+
+/// Writes several documents separated by `---` lines, keeping key order.
 pub fn to_string_documents<'a>(values: impl IntoIterator<Item = &'a Value>) -> String {
-    let mut out = String::new();
+    to_string_documents_with(values, WriteOptions::default())
+}
+
+/// Writes several documents separated by `---` lines with the given layout.
+pub fn to_string_documents_with<'a>(
+    values: impl IntoIterator<Item = &'a Value>,
+    opts: WriteOptions,
+) -> String {
+    let mut w = Writer {
+        out: String::new(),
+        opts,
+    };
     for (i, v) in values.into_iter().enumerate() {
         if i > 0 {
-            out.push_str("---\n");
+            w.out.push_str("---\n");
         }
-        write_node(&mut out, v, 0, Context::Document);
+        w.node(v, 0, Context::Document);
     }
-    out
+    w.out
+}
+
+/// go-yaml v2's key order: letters compare as runes, runs of digits compare
+/// as numbers, a non-letter sorts before a letter.
+pub fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let ar: Vec<char> = a.chars().collect();
+    let br: Vec<char> = b.chars().collect();
+    let mut i = 0;
+    while i < ar.len() && i < br.len() {
+        if ar[i] == br[i] {
+            i += 1;
+            continue;
+        }
+        let al = ar[i].is_alphabetic();
+        let bl = br[i].is_alphabetic();
+        if al && bl {
+            return ar[i].cmp(&br[i]);
+        }
+        if al || bl {
+            return if bl {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            };
+        }
+        let mut an: i64 = 0;
+        let mut bn: i64 = 0;
+        if ar[i] == '0' || br[i] == '0' {
+            let mut j = i;
+            while j > 0 && ar[j - 1].is_ascii_digit() {
+                j -= 1;
+                if ar[j] != '0' {
+                    an = 1;
+                    bn = 1;
+                    break;
+                }
+            }
+        }
+        let mut ai = i;
+        while ai < ar.len() && ar[ai].is_ascii_digit() {
+            an = an
+                .saturating_mul(10)
+                .saturating_add(ar[ai] as i64 - '0' as i64);
+            ai += 1;
+        }
+        let mut bi = i;
+        while bi < br.len() && br[bi].is_ascii_digit() {
+            bn = bn
+                .saturating_mul(10)
+                .saturating_add(br[bi] as i64 - '0' as i64);
+            bi += 1;
+        }
+        if an != bn {
+            return an.cmp(&bn);
+        }
+        if ai != bi {
+            return ai.cmp(&bi);
+        }
+        return ar[i].cmp(&br[i]);
+    }
+    ar.len().cmp(&br.len())
 }
 
 /// Where a node is written, which decides what precedes it.
@@ -42,157 +148,249 @@ fn is_empty_collection(v: &Value) -> bool {
     }
 }
 
-fn write_node(out: &mut String, value: &Value, indent: usize, ctx: Context) {
-    match value {
-        Value::Mapping(m) if !m.is_empty() => {
-            let mut first = true;
-            for (k, v) in m {
-                match (ctx, first) {
-                    (Context::SequenceItem, true) => {}
-                    (Context::MappingValue, true) => {
-                        out.push('\n');
-                        push_indent(out, indent);
+struct Writer {
+    out: String,
+    opts: WriteOptions,
+}
+
+impl Writer {
+    fn column(&self) -> usize {
+        let line_start = self.out.rfind('\n').map_or(0, |i| i + 1);
+        self.out[line_start..].chars().count()
+    }
+
+    fn indent(&mut self, n: usize) {
+        self.out.extend(std::iter::repeat_n(' ', n));
+    }
+
+    fn node(&mut self, value: &Value, indent: usize, ctx: Context) {
+        match value {
+            Value::Mapping(m) if !m.is_empty() => {
+                let mut entries: Vec<(&String, &Value)> = m.iter().collect();
+                if self.opts.sort_keys {
+                    entries.sort_by(|a, b| natural_cmp(a.0, b.0));
+                }
+                for (i, (k, v)) in entries.into_iter().enumerate() {
+                    self.start_entry(indent, ctx, i == 0);
+                    self.key(k);
+                    self.out.push(':');
+                    self.mapping_value(v, indent);
+                }
+            }
+            Value::Sequence(items) if !items.is_empty() => {
+                for (i, item) in items.iter().enumerate() {
+                    self.start_entry(indent, ctx, i == 0);
+                    self.out.push('-');
+                    if item.is_null() && !self.opts.sort_keys {
+                        self.out.push('\n');
+                        continue;
                     }
-                    _ => push_indent(out, indent),
+                    self.out.push(' ');
+                    self.node(item, indent + 2, Context::SequenceItem);
                 }
-                first = false;
-                write_key(out, k);
-                out.push(':');
-                write_mapping_value(out, v, indent);
+            }
+            _ => {
+                if ctx == Context::MappingValue {
+                    self.out.push(' ');
+                }
+                self.scalar(value, indent);
+                self.out.push('\n');
             }
         }
-        Value::Sequence(items) if !items.is_empty() => {
-            let mut first = true;
-            for item in items {
-                match (ctx, first) {
-                    (Context::SequenceItem, true) => {}
-                    (Context::MappingValue, true) => {
-                        out.push('\n');
-                        push_indent(out, indent);
+    }
+
+    fn start_entry(&mut self, indent: usize, ctx: Context, first: bool) {
+        match (ctx, first) {
+            (Context::SequenceItem, true) => {}
+            (Context::MappingValue, true) => {
+                self.out.push('\n');
+                self.indent(indent);
+            }
+            _ => self.indent(indent),
+        }
+    }
+
+    fn mapping_value(&mut self, v: &Value, indent: usize) {
+        match v {
+            // Sequences sit flush with their key, mappings one step in.
+            Value::Sequence(_) if !is_empty_collection(v) => {
+                self.node(v, indent, Context::MappingValue)
+            }
+            _ => self.node(v, indent + 2, Context::MappingValue),
+        }
+    }
+
+    fn scalar(&mut self, value: &Value, indent: usize) {
+        match value {
+            Value::Null => self.out.push_str("null"),
+            Value::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
+            Value::Number(n) => self.out.push_str(n.as_text()),
+            Value::String(s) => self.string(s, indent, true),
+            Value::Sequence(_) => self.out.push_str("[]"),
+            Value::Mapping(_) => self.out.push_str("{}"),
+        }
+    }
+
+    /// Keys never use block scalars or folding.
+    fn key(&mut self, k: &str) {
+        match string_style(k) {
+            StringStyle::Literal => self.double_quoted(k, 0, false),
+            _ => self.string(k, 0, false),
+        }
+    }
+
+    /// `indent` is where continuation lines and block content start.
+    fn string(&mut self, s: &str, indent: usize, allow_breaks: bool) {
+        match string_style(s) {
+            StringStyle::Plain => self.plain(s, indent, allow_breaks),
+            StringStyle::SingleQuoted => self.single_quoted(s, indent, allow_breaks),
+            StringStyle::DoubleQuoted => self.double_quoted(s, indent, allow_breaks),
+            StringStyle::Literal => self.literal(s, indent),
+        }
+    }
+
+    fn may_fold(&self, allow_breaks: bool) -> bool {
+        allow_breaks && self.opts.width.is_some_and(|w| self.column() > w)
+    }
+
+    fn fold(&mut self, indent: usize) {
+        self.out.push('\n');
+        self.indent(indent);
+    }
+
+    fn plain(&mut self, s: &str, indent: usize, allow_breaks: bool) {
+        let chars: Vec<char> = s.chars().collect();
+        let mut spaces = false;
+        for (i, &c) in chars.iter().enumerate() {
+            if c == ' ' {
+                let next_space = chars.get(i + 1) == Some(&' ');
+                if !spaces && !next_space && self.may_fold(allow_breaks) {
+                    self.fold(indent);
+                } else {
+                    self.out.push(c);
+                }
+                spaces = true;
+            } else {
+                self.out.push(c);
+                spaces = false;
+            }
+        }
+    }
+
+    fn single_quoted(&mut self, s: &str, indent: usize, allow_breaks: bool) {
+        self.out.push('\'');
+        let chars: Vec<char> = s.chars().collect();
+        let mut spaces = false;
+        for (i, &c) in chars.iter().enumerate() {
+            if c == ' ' {
+                let next_space = chars.get(i + 1) == Some(&' ');
+                if !spaces
+                    && i != 0
+                    && i != chars.len() - 1
+                    && !next_space
+                    && self.may_fold(allow_breaks)
+                {
+                    self.fold(indent);
+                } else {
+                    self.out.push(c);
+                }
+                spaces = true;
+            } else {
+                if c == '\'' {
+                    self.out.push('\'');
+                }
+                self.out.push(c);
+                spaces = false;
+            }
+        }
+        self.out.push('\'');
+    }
+
+    fn double_quoted(&mut self, s: &str, indent: usize, allow_breaks: bool) {
+        self.out.push('"');
+        let chars: Vec<char> = s.chars().collect();
+        let mut spaces = false;
+        for (i, &c) in chars.iter().enumerate() {
+            if let Some(esc) = escape(c) {
+                self.out.push_str(&esc);
+                spaces = false;
+            } else if c == ' ' {
+                if !spaces && i != 0 && i != chars.len() - 1 && self.may_fold(allow_breaks) {
+                    self.fold(indent);
+                    if chars.get(i + 1) == Some(&' ') {
+                        self.out.push('\\');
                     }
-                    _ => push_indent(out, indent),
+                } else {
+                    self.out.push(c);
                 }
-                first = false;
-                out.push('-');
-                if item.is_null() {
-                    out.push('\n');
-                    continue;
-                }
-                out.push(' ');
-                write_node(out, item, indent + 2, Context::SequenceItem);
+                spaces = true;
+            } else {
+                self.out.push(c);
+                spaces = false;
             }
         }
-        _ => {
-            if ctx == Context::MappingValue {
-                out.push(' ');
+        self.out.push('"');
+    }
+
+    fn literal(&mut self, s: &str, indent: usize) {
+        // A document-level block scalar still needs its content indented.
+        let indent = indent.max(2);
+        self.out.push('|');
+        if s.starts_with(' ') || s.starts_with('\n') {
+            self.out.push('2');
+        }
+        let trailing = s.len() - s.trim_end_matches('\n').len();
+        let chomp = if trailing == 0 {
+            "-"
+        } else if trailing >= 2 || s == "\n" {
+            "+"
+        } else {
+            ""
+        };
+        self.out.push_str(chomp);
+        let body = s.strip_suffix('\n').unwrap_or(s);
+        for line in body.split('\n') {
+            self.out.push('\n');
+            if !line.is_empty() {
+                self.indent(indent);
+                self.out.push_str(line);
             }
-            write_scalar(out, value, indent);
-            out.push('\n');
         }
     }
 }
 
-fn write_mapping_value(out: &mut String, v: &Value, indent: usize) {
-    match v {
-        // Sequences sit flush with their key, mappings one step in.
-        Value::Sequence(_) if !is_empty_collection(v) => {
-            write_node(out, v, indent, Context::MappingValue)
+/// libyaml's escape for a character in a double-quoted scalar, if it needs one.
+fn escape(c: char) -> Option<String> {
+    Some(match c {
+        '"' => "\\\"".into(),
+        '\\' => "\\\\".into(),
+        '\n' => "\\n".into(),
+        '\t' => "\\t".into(),
+        '\r' => "\\r".into(),
+        '\0' => "\\0".into(),
+        '\u{7}' => "\\a".into(),
+        '\u{8}' => "\\b".into(),
+        '\u{B}' => "\\v".into(),
+        '\u{C}' => "\\f".into(),
+        '\u{1B}' => "\\e".into(),
+        '\u{85}' => "\\N".into(),
+        '\u{A0}' => "\\_".into(),
+        '\u{2028}' => "\\L".into(),
+        '\u{2029}' => "\\P".into(),
+        c if super::scalar::is_printable(c) => return None,
+        c => {
+            let mut s = String::new();
+            let n = c as u32;
+            let _ = if n <= 0xFF {
+                write!(s, "\\x{n:02X}")
+            } else if n <= 0xFFFF {
+                write!(s, "\\u{n:04X}")
+            } else {
+                write!(s, "\\U{n:08X}")
+            };
+            s
         }
-        Value::Mapping(_) if !is_empty_collection(v) => {
-            write_node(out, v, indent + 2, Context::MappingValue)
-        }
-        _ => write_node(out, v, indent + 2, Context::MappingValue),
-    }
-}
-
-fn push_indent(out: &mut String, indent: usize) {
-    out.extend(std::iter::repeat_n(' ', indent));
-}
-
-fn write_scalar(out: &mut String, value: &Value, indent: usize) {
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(n.as_text()),
-        Value::String(s) => write_scalar_string(out, s, indent),
-        Value::Sequence(_) => out.push_str("[]"),
-        Value::Mapping(_) => out.push_str("{}"),
-    }
-}
-
-/// Keys never use block scalars: a multi-line key is double-quoted.
-fn write_key(out: &mut String, k: &str) {
-    match string_style(k) {
-        StringStyle::Literal => write_double_quoted(out, k),
-        _ => write_scalar_string(out, k, 0),
-    }
-}
-
-/// `indent` is the indentation block content takes (the node's own level).
-fn write_scalar_string(out: &mut String, s: &str, indent: usize) {
-    match string_style(s) {
-        StringStyle::Plain => out.push_str(s),
-        StringStyle::SingleQuoted => {
-            out.push('\'');
-            out.push_str(&s.replace('\'', "''"));
-            out.push('\'');
-        }
-        StringStyle::DoubleQuoted => write_double_quoted(out, s),
-        StringStyle::Literal => write_literal(out, s, indent),
-    }
-}
-
-fn write_literal(out: &mut String, s: &str, indent: usize) {
-    let trailing = s.len() - s.trim_end_matches('\n').len();
-    out.push('|');
-    match trailing {
-        0 => out.push('-'),
-        1 => {}
-        _ => out.push('+'),
-    }
-    let body = if trailing == 1 { &s[..s.len() - 1] } else { s };
-    let body = if trailing > 1 {
-        &body[..body.len() - 1]
-    } else {
-        body
-    };
-    // A document-level block scalar still needs its content indented.
-    let indent = indent.max(2);
-    for line in body.split('\n') {
-        out.push('\n');
-        if !line.is_empty() {
-            push_indent(out, indent);
-            out.push_str(line);
-        }
-    }
-}
-
-fn write_double_quoted(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\0' => out.push_str("\\0"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{B}' => out.push_str("\\v"),
-            '\u{C}' => out.push_str("\\f"),
-            '\u{1B}' => out.push_str("\\e"),
-            '\u{85}' => out.push_str("\\N"),
-            '\u{A0}' => out.push_str("\\_"),
-            '\u{2028}' => out.push_str("\\L"),
-            '\u{2029}' => out.push_str("\\P"),
-            c if (c as u32) < 0x20 || c == '\u{7F}' || c == '\u{FEFF}' => {
-                let _ = write!(out, "\\x{:02X}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    })
 }
 
 #[cfg(test)]
@@ -228,6 +426,7 @@ mod tests {
         assert_eq!(round_trip("a: \"x\\ny\"\n"), "a: |-\n  x\n  y\n");
         assert_eq!(round_trip("a: \"x\\n\\n\"\n"), "a: |+\n  x\n\n");
         assert_eq!(round_trip("- \"x\\n\\ny\\n\"\n"), "- |\n  x\n\n  y\n");
+        assert_eq!(round_trip("a: \" x\\ny\"\n"), "a: |2-\n   x\n  y\n");
     }
 
     #[test]
@@ -253,7 +452,24 @@ mod tests {
 
     #[test]
     fn unprintable_characters_are_escaped() {
-        let v = Value::String("a\u{1}b".into());
-        assert_eq!(to_string(&v), "\"a\\x01b\"\n");
+        let v = Value::String("a\u{1}b\tc".into());
+        assert_eq!(to_string(&v), "\"a\\x01b\\tc\"\n");
+    }
+
+    #[test]
+    fn natural_order_compares_digit_runs_as_numbers() {
+        let mut keys = vec!["a10", "a9", "b", "a-b", "aa", "A"];
+        keys.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(keys, ["A", "a-b", "a9", "a10", "aa", "b"]);
+    }
+
+    #[test]
+    fn kustomize_layout_sorts_keys_and_folds_long_lines() {
+        let v = parse_one("b: 1\na: aaaa bbbb cccc dddd eeee ffff gggg hhhh iiii jjjj kkkk llll mmmm nnnn oooo pppp qqqq\n")
+            .unwrap_or_default();
+        assert_eq!(
+            to_string_with(&v, WriteOptions::kustomize()),
+            "a: aaaa bbbb cccc dddd eeee ffff gggg hhhh iiii jjjj kkkk llll mmmm nnnn oooo pppp\n  qqqq\nb: 1\n"
+        );
     }
 }

@@ -1,0 +1,57 @@
+//! `fleet build DIR`
+
+use anyhow::{Context, Result};
+use fleet_kustomize::{BuildOptions, LoadRestrictor, fs::DiskFs};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Arguments of `fleet build`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The kustomization directory.
+    dir: PathBuf,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Format::Yaml)]
+    output: Format,
+    /// Which files a kustomization may read (as kustomize's flag).
+    #[arg(long, value_enum, default_value_t = Restrictor::LoadRestrictionsRootOnly)]
+    load_restrictor: Restrictor,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Format {
+    /// YAML documents, as `kubectl kustomize` prints them.
+    Yaml,
+    /// JSON, one indented object per resource.
+    Json,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+#[clap(rename_all = "verbatim")]
+#[allow(clippy::enum_variant_names)]
+enum Restrictor {
+    /// Files must be in or below the kustomization directory.
+    LoadRestrictionsRootOnly,
+    /// Any file may be read.
+    LoadRestrictionsNone,
+}
+
+/// Builds and prints.
+pub fn run(args: &Args) -> Result<ExitCode> {
+    let dir = std::fs::canonicalize(&args.dir)
+        .with_context(|| format!("{}: no such directory", args.dir.display()))?;
+    let opts = BuildOptions {
+        load_restrictor: match args.load_restrictor {
+            Restrictor::LoadRestrictionsRootOnly => LoadRestrictor::RootOnly,
+            Restrictor::LoadRestrictionsNone => LoadRestrictor::None,
+        },
+    };
+    let set = fleet_kustomize::build(&DiskFs, &dir.to_string_lossy(), &opts)?;
+    let text = match args.output {
+        Format::Yaml => set.to_yaml(),
+        Format::Json => set.to_json()?,
+    };
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,362 @@
+//! The build: kustomize's `KustTarget` recursion over kustomizations,
+//! components and bases, then the top-level steps (hash suffixes, name
+//! references, vars, local-config removal, sorting).
+
+use crate::error::{Error, Result};
+use crate::fieldspec::{TransformerConfig, default_config, parse_config};
+use crate::fs::{self, FileSystem};
+use crate::kustfile::{FILE_NAMES, Kustomization, Var};
+use crate::resource::{Behavior, ResMap, Resource};
+use crate::transform;
+use fleet_model::Value;
+
+/// kustomize's `--load-restrictor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LoadRestrictor {
+    /// Files must be in or below the kustomization's directory (the default).
+    #[default]
+    RootOnly,
+    /// Any file may be read (Flux builds this way).
+    None,
+}
+
+/// Build options.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// Where files may be read from.
+    pub load_restrictor: LoadRestrictor,
+}
+
+/// State accumulated while building one kustomization (and its components).
+#[derive(Debug, Clone)]
+pub(crate) struct Accumulator {
+    pub resmap: ResMap,
+    pub config: TransformerConfig,
+    pub vars: Vec<Var>,
+}
+
+/// One kustomization being built.
+pub(crate) struct Target<'a> {
+    pub fs: &'a dyn FileSystem,
+    pub opts: &'a BuildOptions,
+    /// Absolute directory of the kustomization.
+    pub dir: String,
+    /// The kustomization file's path.
+    pub file: String,
+    pub kust: Kustomization,
+    /// Directories being built, for cycle detection.
+    pub stack: Vec<String>,
+}
+
+/// Builds the kustomization in `dir` into its final, sorted resources.
+///
+/// ```
+/// use fleet_kustomize::{build, fs::MemFs, BuildOptions};
+/// let mut fs = MemFs::default();
+/// fs.add("/app/kustomization.yaml", "namePrefix: dev-\nresources: [cm.yaml]\n");
+/// fs.add("/app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n");
+/// let out = build(&fs, "/app", &BuildOptions::default()).unwrap();
+/// assert_eq!(out.to_yaml(), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dev-settings\n");
+/// ```
+pub fn build(fs: &dyn FileSystem, dir: &str, opts: &BuildOptions) -> Result<crate::ResourceSet> {
+    let dir = fs::join("/", dir);
+    let target = Target::load(fs, opts, &dir, Vec::new())?;
+    let mut ra = target.accumulate(None)?;
+    transform::hash::add_hash_suffixes(&mut ra.resmap)?;
+    transform::name_reference::fix(&mut ra.resmap, &ra.config)?;
+    transform::vars::resolve(&mut ra.resmap, &ra.vars, &ra.config)?;
+    ra.resmap.retain(|r| {
+        r.value
+            .pointer(&[
+                "metadata",
+                "annotations",
+                "config.kubernetes.io/local-config",
+            ])
+            .and_then(Value::as_str)
+            != Some("true")
+    });
+    transform::sort::sort(&mut ra.resmap, target.kust.sort_options.as_ref())?;
+    let keep_origin = target
+        .kust
+        .build_metadata
+        .iter()
+        .any(|b| b == "originAnnotations");
+    let keep_transformers = target
+        .kust
+        .build_metadata
+        .iter()
+        .any(|b| b == "transformerAnnotations");
+    let resources = ra
+        .resmap
+        .into_resources()
+        .into_iter()
+        .map(|r| transform::finish::finish(r, keep_origin, keep_transformers))
+        .collect();
+    Ok(crate::ResourceSet { resources })
+}
+
+impl<'a> Target<'a> {
+    /// Reads the kustomization file in `dir`.
+    pub fn load(
+        fs: &'a dyn FileSystem,
+        opts: &'a BuildOptions,
+        dir: &str,
+        mut stack: Vec<String>,
+    ) -> Result<Target<'a>> {
+        let real = fs.real_path(dir).unwrap_or_else(|_| dir.to_string());
+        if stack.contains(&real) {
+            return Err(Error::Cycle(dir.to_string(), stack.join(" -> ")));
+        }
+        stack.push(real);
+        let found: Vec<&str> = FILE_NAMES
+            .iter()
+            .copied()
+            .filter(|n| fs.is_file(&fs::join(dir, n)))
+            .collect();
+        let name = match found.as_slice() {
+            [] => return Err(Error::MissingKustomization(dir.to_string())),
+            [one] => *one,
+            _ => return Err(Error::MultipleKustomizations(dir.to_string())),
+        };
+        let file = fs::join(dir, name);
+        let text = read_text(fs, &file)?;
+        let kust = Kustomization::parse(&text, &file)?;
+        Ok(Target {
+            fs,
+            opts,
+            dir: dir.to_string(),
+            file,
+            kust,
+            stack,
+        })
+    }
+
+    /// Resolves a path relative to the kustomization and applies load restrictions.
+    pub fn file_path(&self, rel: &str) -> Result<String> {
+        let path = fs::join(&self.dir, rel);
+        if self.opts.load_restrictor == LoadRestrictor::RootOnly {
+            let root = self
+                .fs
+                .real_path(&self.dir)
+                .unwrap_or_else(|_| self.dir.clone());
+            let real = self.fs.real_path(&path).unwrap_or_else(|_| path.clone());
+            if !fs::is_within(&root, &real) {
+                return Err(Error::OutsideRoot { path, root });
+            }
+        }
+        Ok(path)
+    }
+
+    /// Reads a file named relative to the kustomization, honouring load restrictions.
+    pub fn read(&self, rel: &str) -> Result<String> {
+        let path = self.file_path(rel)?;
+        read_text(self.fs, &path)
+    }
+
+    /// Reads a file's bytes, honouring load restrictions.
+    pub fn read_bytes(&self, rel: &str) -> Result<(String, Vec<u8>)> {
+        let path = self.file_path(rel)?;
+        let bytes = self.fs.read(&path).map_err(|e| Error::Read {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        Ok((path, bytes))
+    }
+
+    /// kustomize's `accumulateTarget`. `ra` is the parent's accumulator when
+    /// this target is a component.
+    pub fn accumulate(&self, ra: Option<Accumulator>) -> Result<Accumulator> {
+        let mut ra = match ra {
+            Some(ra) => ra,
+            None => Accumulator {
+                resmap: ResMap::new(),
+                config: default_config()?,
+                vars: Vec::new(),
+            },
+        };
+        self.accumulate_resources(&mut ra, &self.kust.resources)?;
+        for c in &self.kust.configurations {
+            let text = self.read(c)?;
+            let cfg = parse_config(&text, &fs::join(&self.dir, c))?;
+            ra.config.merge(&cfg);
+        }
+        for c in &self.kust.crds {
+            let text = self.read(c)?;
+            let cfg = transform::crds::config_from_crds(&text, &fs::join(&self.dir, c))?;
+            ra.config.merge(&cfg);
+        }
+        transform::generators::run(self, &mut ra)?;
+        for c in &self.kust.components {
+            ra = self.accumulate_directory(ra, c, true)?;
+        }
+        transform::run_builtin_transformers(self, &mut ra)?;
+        transform::external::run_transformers(self, &mut ra)?;
+        for v in &self.kust.vars {
+            if ra.vars.iter().any(|x| x.name == v.name) {
+                return Err(Error::msg(format!("var '{}' already encountered", v.name)));
+            }
+            ra.vars.push(v.clone());
+        }
+        Ok(ra)
+    }
+
+    fn accumulate_resources(&self, ra: &mut Accumulator, paths: &[String]) -> Result<()> {
+        for p in paths {
+            let path = fs::join(&self.dir, p);
+            if self.fs.is_file(&path) {
+                let text = self.read(p)?;
+                for r in load_resources(&text, &path)? {
+                    ra.resmap.append(r).map_err(|e| in_file(e, &path))?;
+                }
+            } else if self.fs.is_dir(&path) {
+                let taken = std::mem::replace(
+                    ra,
+                    Accumulator {
+                        resmap: ResMap::new(),
+                        config: TransformerConfig::default(),
+                        vars: Vec::new(),
+                    },
+                );
+                *ra = self.accumulate_directory(taken, p, false)?;
+            } else {
+                return Err(Error::Read {
+                    path: path.clone(),
+                    message: format!(
+                        "accumulating resources from '{p}' in {}: no such file or directory",
+                        self.file
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds a base (`is_component` false) or a component into `ra`.
+    fn accumulate_directory(
+        &self,
+        mut ra: Accumulator,
+        rel: &str,
+        is_component: bool,
+    ) -> Result<Accumulator> {
+        let dir = fs::join(&self.dir, rel);
+        if !self.fs.is_dir(&dir) {
+            return Err(Error::Read {
+                path: dir,
+                message: format!("'{rel}' named in {} is not a directory", self.file),
+            });
+        }
+        let mut sub = Target::load(self.fs, self.opts, &dir, self.stack.clone())?;
+        sub.kust.build_metadata = self.kust.build_metadata.clone();
+        if is_component && !sub.kust.is_component() {
+            return Err(Error::msg(format!(
+                "expected kind 'Component' for path '{dir}' but got '{}'",
+                sub.kust.kind.as_deref().unwrap_or("Kustomization")
+            )));
+        }
+        if !is_component && sub.kust.is_component() {
+            return Err(Error::msg(format!(
+                "expected kind != 'Component' for path '{dir}'"
+            )));
+        }
+        if is_component {
+            sub.accumulate(Some(ra))
+        } else {
+            let sub_ra = sub.accumulate(None)?;
+            ra.resmap
+                .append_all(sub_ra.resmap)
+                .map_err(|e| in_file(e, &sub.file))?;
+            ra.config.merge(&sub_ra.config);
+            for v in sub_ra.vars {
+                if ra.vars.iter().any(|x| x.name == v.name) {
+                    return Err(Error::msg(format!("var '{}' already encountered", v.name)));
+                }
+                ra.vars.push(v);
+            }
+            Ok(ra)
+        }
+    }
+}
+
+fn in_file(e: Error, file: &str) -> Error {
+    match e {
+        Error::DuplicateId(id) => Error::msg(format!(
+            "{file}: may not add resource with an already registered id: {id}"
+        )),
+        other => other,
+    }
+}
+
+/// Reads a UTF-8 file.
+pub(crate) fn read_text(fs: &dyn FileSystem, path: &str) -> Result<String> {
+    let bytes = fs.read(path).map_err(|e| Error::Read {
+        path: path.to_string(),
+        message: e.to_string(),
+    })?;
+    String::from_utf8(bytes).map_err(|_| Error::Read {
+        path: path.to_string(),
+        message: "not UTF-8 text".to_string(),
+    })
+}
+
+/// Reads the resources of a YAML/JSON stream: empty documents are skipped
+/// and `kind: List` documents contribute their items.
+pub(crate) fn load_resources(text: &str, file: &str) -> Result<Vec<Resource>> {
+    let docs = fleet_model::yaml::parse_documents(text).map_err(|e| Error::Yaml {
+        file: file.to_string(),
+        source: e,
+    })?;
+    let mut out = Vec::new();
+    for doc in docs {
+        let value = doc.value;
+        if value.is_null() {
+            continue;
+        }
+        if !matches!(value, Value::Mapping(_)) {
+            return Err(Error::BadResource {
+                file: file.to_string(),
+                line: doc.line,
+                message: format!(
+                    "expected a Kubernetes object (a mapping), found a {}",
+                    value.type_name()
+                ),
+            });
+        }
+        let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
+        if kind.ends_with("List") && value.get("items").is_some() {
+            if let Some(items) = value.get("items").and_then(Value::as_sequence) {
+                for item in items {
+                    out.push(check_resource(item.clone(), file, doc.line)?);
+                }
+            }
+            continue;
+        }
+        out.push(check_resource(value, file, doc.line)?);
+    }
+    Ok(out)
+}
+
+fn check_resource(value: Value, file: &str, line: usize) -> Result<Resource> {
+    let missing = |what: &str| Error::BadResource {
+        file: file.to_string(),
+        line,
+        message: format!("missing {what}; every resource needs apiVersion, kind and metadata.name"),
+    };
+    if value
+        .get("kind")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        return Err(missing("kind"));
+    }
+    if value
+        .pointer(&["metadata", "name"])
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+        && value.pointer(&["metadata", "generateName"]).is_none()
+    {
+        return Err(missing("metadata.name"));
+    }
+    let mut r = Resource::new(value, file);
+    r.behavior = Behavior::Create;
+    Ok(r)
+}

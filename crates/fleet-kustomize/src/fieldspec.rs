@@ -1,0 +1,409 @@
+//! Field specs: which fields of which kinds a transformer touches, kustomize's
+//! default transformer configuration, and the walk that visits those fields.
+
+use crate::error::{Error, Result};
+use crate::resource::ensure_mapping;
+use fleet_model::{Mapping, Value};
+use serde::Deserialize;
+
+/// One field of (optionally) one group/version/kind.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldSpec {
+    /// API group to match; any when empty.
+    #[serde(default)]
+    pub group: String,
+    /// API version to match; any when empty.
+    #[serde(default)]
+    pub version: String,
+    /// Kind to match; any when empty.
+    #[serde(default)]
+    pub kind: String,
+    /// `/`-separated path; `\/` is a literal slash; `x[]` marks a sequence.
+    #[serde(default)]
+    pub path: String,
+    /// Create missing fields on the way.
+    #[serde(default, rename = "create")]
+    pub create: bool,
+    /// Skip this kind (used by name prefix rules).
+    #[serde(default)]
+    pub skip: bool,
+}
+
+impl FieldSpec {
+    /// Whether the spec applies to an object of this group, version and kind.
+    pub fn matches(&self, group: &str, version: &str, kind: &str) -> bool {
+        (self.kind.is_empty() || self.kind == kind)
+            && (self.group.is_empty() || self.group == group)
+            && (self.version.is_empty() || self.version == version)
+    }
+
+    /// The path split into segments, honouring `\/` escapes.
+    pub fn segments(&self) -> Vec<String> {
+        split_path(&self.path)
+    }
+}
+
+/// Splits a field-spec path at unescaped `/`.
+pub fn split_path(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = path.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'/') => {
+                cur.push('/');
+                chars.next();
+            }
+            '/' => out.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+/// What to create when the last field is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Create {
+    /// A mapping (labels, annotations).
+    Mapping,
+    /// A scalar (namespace, name).
+    Scalar,
+}
+
+/// Visits the field(s) `fs` names in `obj`, creating them when the spec says
+/// so; `set` receives each field found. Sequences met on the way are walked
+/// element by element, as kustomize's field-spec filter does.
+pub fn visit(
+    obj: &mut Value,
+    fs: &FieldSpec,
+    create: Create,
+    set: &mut dyn FnMut(&mut Value) -> Result<()>,
+) -> Result<()> {
+    let segments = fs.segments();
+    visit_at(obj, &segments, fs.create, create, set)
+}
+
+fn visit_at(
+    node: &mut Value,
+    path: &[String],
+    may_create: bool,
+    create: Create,
+    set: &mut dyn FnMut(&mut Value) -> Result<()>,
+) -> Result<()> {
+    let Some((first, rest)) = path.split_first() else {
+        return set(node);
+    };
+    match node {
+        Value::Sequence(items) => {
+            for item in items {
+                if matches!(item, Value::Mapping(_) | Value::Sequence(_)) {
+                    visit_at(item, path, may_create, create, set)?;
+                }
+            }
+            Ok(())
+        }
+        Value::Mapping(map) => {
+            let (name, is_seq) = match first.strip_suffix("[]") {
+                Some(n) => (n, true),
+                None => (first.as_str(), false),
+            };
+            if name.is_empty() {
+                return Err(Error::msg("cannot set or create an empty field name"));
+            }
+            if !map.contains_key(name) {
+                if !may_create || is_seq {
+                    return Ok(());
+                }
+                let fresh = if rest.is_empty() && create == Create::Scalar {
+                    Value::Null
+                } else {
+                    Value::Mapping(Mapping::new())
+                };
+                map.insert(name.to_string(), fresh);
+            }
+            let Some(field) = map.get_mut(name) else {
+                return Ok(());
+            };
+            if field.is_null() {
+                if is_seq {
+                    *field = Value::Sequence(Vec::new());
+                } else if !rest.is_empty() || create == Create::Mapping {
+                    if may_create {
+                        ensure_mapping(field);
+                    } else if !rest.is_empty() {
+                        return Ok(());
+                    }
+                }
+            }
+            visit_at(field, rest, may_create, create, set)
+        }
+        // A scalar where the path goes on: nothing to visit.
+        _ => Ok(()),
+    }
+}
+
+/// A referral kind and the fields of other kinds that name it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NameBackRef {
+    /// Group of the referred-to kind.
+    #[serde(default)]
+    pub group: String,
+    /// Version of the referred-to kind.
+    #[serde(default)]
+    pub version: String,
+    /// The referred-to kind.
+    #[serde(default)]
+    pub kind: String,
+    /// Fields that hold its name.
+    #[serde(default)]
+    pub field_specs: Vec<FieldSpec>,
+}
+
+/// kustomize's transformer configuration: field specs per transformer.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransformerConfig {
+    /// Where name prefixes go.
+    #[serde(default)]
+    pub name_prefix: Vec<FieldSpec>,
+    /// Where name suffixes go.
+    #[serde(default)]
+    pub name_suffix: Vec<FieldSpec>,
+    /// Where namespaces go.
+    #[serde(default)]
+    pub namespace: Vec<FieldSpec>,
+    /// Where common labels go.
+    #[serde(default)]
+    pub common_labels: Vec<FieldSpec>,
+    /// Where common annotations go.
+    #[serde(default)]
+    pub common_annotations: Vec<FieldSpec>,
+    /// Fields that may hold `$(VAR)` references.
+    #[serde(default)]
+    pub var_reference: Vec<FieldSpec>,
+    /// Name references between kinds.
+    #[serde(default)]
+    pub name_reference: Vec<NameBackRef>,
+    /// Where images are.
+    #[serde(default)]
+    pub images: Vec<FieldSpec>,
+    /// Where replica counts are.
+    #[serde(default)]
+    pub replicas: Vec<FieldSpec>,
+}
+
+const METADATA_LABELS: &str = r"
+- path: metadata/labels
+  create: true
+- path: spec/template/metadata/labels
+  create: true
+  version: v1
+  kind: ReplicationController
+- path: spec/template/metadata/labels
+  create: true
+  kind: Deployment
+- path: spec/template/metadata/labels
+  create: true
+  kind: ReplicaSet
+- path: spec/template/metadata/labels
+  create: true
+  kind: DaemonSet
+- path: spec/template/metadata/labels
+  create: true
+  group: apps
+  kind: StatefulSet
+- path: spec/volumeClaimTemplates[]/metadata/labels
+  create: true
+  group: apps
+  kind: StatefulSet
+- path: spec/template/metadata/labels
+  create: true
+  group: batch
+  kind: Job
+- path: spec/jobTemplate/metadata/labels
+  create: true
+  group: batch
+  kind: CronJob
+- path: spec/jobTemplate/spec/template/metadata/labels
+  create: true
+  group: batch
+  kind: CronJob
+";
+
+/// The default configuration, transcribed from kustomize v5's built-in
+/// field specs (`api/konfig/builtinpluginconsts`); parsed once per process.
+pub fn default_config() -> Result<TransformerConfig> {
+    static DEFAULT: std::sync::OnceLock<std::result::Result<TransformerConfig, String>> =
+        std::sync::OnceLock::new();
+    DEFAULT
+        .get_or_init(|| parse_default_config().map_err(|e| e.to_string()))
+        .clone()
+        .map_err(Error::Other)
+}
+
+fn parse_default_config() -> Result<TransformerConfig> {
+    let text = format!(
+        "{}\ncommonLabels:\n{}{}\n{}\n{}\n{}\n{}\n{}\n{}\n",
+        include_str!("defaults/nameprefix.yaml"),
+        include_str!("defaults/commonlabels.yaml"),
+        METADATA_LABELS,
+        include_str!("defaults/commonannotations.yaml"),
+        include_str!("defaults/namespace.yaml"),
+        include_str!("defaults/varreference.yaml"),
+        include_str!("defaults/namereference.yaml"),
+        include_str!("defaults/images.yaml"),
+        include_str!("defaults/replicas.yaml"),
+    );
+    parse_config(&text, "built-in transformer configuration")
+}
+
+/// The field specs `labels` uses without `includeSelectors`: metadata labels only.
+pub fn metadata_labels_only() -> Vec<FieldSpec> {
+    vec![FieldSpec {
+        path: "metadata/labels".into(),
+        create: true,
+        ..Default::default()
+    }]
+}
+
+/// The template-label field specs (`labels` with `includeTemplates`).
+pub fn template_labels() -> Result<Vec<FieldSpec>> {
+    let specs: Vec<FieldSpec> = parse_yaml_as(METADATA_LABELS, "template labels")?;
+    Ok(specs
+        .into_iter()
+        .filter(|f| f.path != "metadata/labels")
+        .collect())
+}
+
+fn parse_yaml_as<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T> {
+    let v = fleet_model::yaml::parse_one(text).map_err(|e| Error::Yaml {
+        file: what.to_string(),
+        source: e,
+    })?;
+    let json = v.to_json_value().map_err(|e| Error::msg(e.to_string()))?;
+    serde_json::from_value(json).map_err(|e| Error::Kustomization {
+        file: what.to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// Parses a transformer configuration file (`configurations:` entries).
+pub fn parse_config(text: &str, file: &str) -> Result<TransformerConfig> {
+    let v = fleet_model::yaml::parse_one(text).map_err(|e| Error::Yaml {
+        file: file.to_string(),
+        source: e,
+    })?;
+    if v.is_null() {
+        return Ok(TransformerConfig::default());
+    }
+    let json = v.to_json_value().map_err(|e| Error::msg(e.to_string()))?;
+    // nameSuffix shares namePrefix's rules unless given.
+    let mut cfg: TransformerConfig =
+        serde_json::from_value(json).map_err(|e| Error::Kustomization {
+            file: file.to_string(),
+            message: format!("invalid transformer configuration: {e}"),
+        })?;
+    if cfg.name_suffix.is_empty() && file == "built-in transformer configuration" {
+        cfg.name_suffix = cfg.name_prefix.clone();
+    }
+    Ok(cfg)
+}
+
+fn merge_specs(into: &mut Vec<FieldSpec>, from: &[FieldSpec]) {
+    for fs in from {
+        if !into.contains(fs) {
+            into.push(fs.clone());
+        }
+    }
+}
+
+impl TransformerConfig {
+    /// Adds another configuration's specs (duplicates are kept once).
+    pub fn merge(&mut self, o: &TransformerConfig) {
+        merge_specs(&mut self.name_prefix, &o.name_prefix);
+        merge_specs(&mut self.name_suffix, &o.name_suffix);
+        merge_specs(&mut self.namespace, &o.namespace);
+        merge_specs(&mut self.common_labels, &o.common_labels);
+        merge_specs(&mut self.common_annotations, &o.common_annotations);
+        merge_specs(&mut self.var_reference, &o.var_reference);
+        merge_specs(&mut self.images, &o.images);
+        merge_specs(&mut self.replicas, &o.replicas);
+        for nb in &o.name_reference {
+            match self
+                .name_reference
+                .iter_mut()
+                .find(|x| x.kind == nb.kind && x.group == nb.group && x.version == nb.version)
+            {
+                Some(existing) => merge_specs(&mut existing.field_specs, &nb.field_specs),
+                None => self.name_reference.push(nb.clone()),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_split_on_unescaped_slashes() {
+        assert_eq!(
+            split_path("metadata/annotations/a\\/b"),
+            ["metadata", "annotations", "a/b"]
+        );
+        assert_eq!(
+            split_path("spec/containers[]/image"),
+            ["spec", "containers[]", "image"]
+        );
+    }
+
+    #[test]
+    fn default_config_loads() {
+        let cfg = default_config().unwrap_or_default();
+        assert!(cfg.name_reference.iter().any(|n| n.kind == "ConfigMap"));
+        assert_eq!(cfg.name_prefix, cfg.name_suffix);
+        assert!(
+            cfg.common_labels
+                .iter()
+                .any(|f| f.path == "metadata/labels")
+        );
+    }
+
+    #[test]
+    fn visit_walks_sequences_and_creates_when_asked() {
+        let mut v = fleet_model::yaml::parse_one(
+            "spec:\n  containers:\n  - name: a\n    image: x\n  - name: b\n    image: y\n",
+        )
+        .unwrap_or_default();
+        let fs = FieldSpec {
+            path: "spec/containers[]/image".into(),
+            ..Default::default()
+        };
+        let mut seen = Vec::new();
+        visit(&mut v, &fs, Create::Scalar, &mut |n| {
+            seen.push(n.as_str().unwrap_or("").to_string());
+            Ok(())
+        })
+        .unwrap_or(());
+        assert_eq!(seen, ["x", "y"]);
+        let fs = FieldSpec {
+            path: "metadata/labels".into(),
+            create: true,
+            ..Default::default()
+        };
+        visit(&mut v, &fs, Create::Mapping, &mut |n| {
+            ensure_mapping(n).insert("a".into(), Value::from("b"));
+            Ok(())
+        })
+        .unwrap_or(());
+        assert_eq!(
+            v.pointer(&["metadata", "labels", "a"])
+                .and_then(Value::as_str),
+            Some("b")
+        );
+    }
+}

@@ -1,0 +1,150 @@
+//! The small filesystem the engine reads through: a directory on disk or an
+//! in-memory tree (a Git tree is loaded into one).
+//!
+//! Paths are absolute, `/`-separated and normalised (no `.` or `..`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// A read-only file tree.
+pub trait FileSystem {
+    /// The bytes of a file.
+    fn read(&self, path: &str) -> std::io::Result<Vec<u8>>;
+    /// Whether `path` is a directory.
+    fn is_dir(&self, path: &str) -> bool;
+    /// Whether `path` is a regular file.
+    fn is_file(&self, path: &str) -> bool;
+    /// The path with symbolic links resolved, for load-restriction checks.
+    /// Trees without links return the path unchanged.
+    fn real_path(&self, path: &str) -> std::io::Result<String> {
+        Ok(path.to_string())
+    }
+}
+
+/// Joins and normalises: `join("/a/b", "../c")` is `/a/c`; an absolute
+/// `rel` replaces `base`.
+pub fn join(base: &str, rel: &str) -> String {
+    let mut parts: Vec<&str> = if rel.starts_with('/') {
+        Vec::new()
+    } else {
+        base.split('/').filter(|p| !p.is_empty()).collect()
+    };
+    for part in rel.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// The directory holding `path`.
+pub fn parent(path: &str) -> String {
+    match path.rfind('/') {
+        Some(0) | None => "/".to_string(),
+        Some(i) => path[..i].to_string(),
+    }
+}
+
+/// Whether `path` is `root` or below it.
+pub fn is_within(root: &str, path: &str) -> bool {
+    root == "/" || path == root || path.starts_with(&format!("{root}/"))
+}
+
+/// The real filesystem.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DiskFs;
+
+impl FileSystem for DiskFs {
+    fn read(&self, path: &str) -> std::io::Result<Vec<u8>> {
+        std::fs::read(path)
+    }
+    fn is_dir(&self, path: &str) -> bool {
+        Path::new(path).is_dir()
+    }
+    fn is_file(&self, path: &str) -> bool {
+        Path::new(path).is_file()
+    }
+    fn real_path(&self, path: &str) -> std::io::Result<String> {
+        let real: PathBuf = std::fs::canonicalize(path)?;
+        Ok(real.to_string_lossy().into_owned())
+    }
+}
+
+/// An in-memory tree.
+///
+/// ```
+/// use fleet_kustomize::fs::{FileSystem, MemFs};
+/// let mut fs = MemFs::default();
+/// fs.add("/app/kustomization.yaml", "resources: [cm.yaml]\n");
+/// assert!(fs.is_dir("/app") && fs.is_file("/app/kustomization.yaml"));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct MemFs {
+    files: BTreeMap<String, Vec<u8>>,
+    dirs: BTreeSet<String>,
+}
+
+impl MemFs {
+    /// Adds a file (and its parent directories).
+    pub fn add(&mut self, path: &str, content: impl Into<Vec<u8>>) {
+        let path = join("/", path);
+        let mut dir = parent(&path);
+        loop {
+            self.dirs.insert(dir.clone());
+            if dir == "/" {
+                break;
+            }
+            dir = parent(&dir);
+        }
+        self.files.insert(path, content.into());
+    }
+
+    /// Adds an empty directory.
+    pub fn add_dir(&mut self, path: &str) {
+        let mut dir = join("/", path);
+        loop {
+            self.dirs.insert(dir.clone());
+            if dir == "/" {
+                break;
+            }
+            dir = parent(&dir);
+        }
+    }
+}
+
+impl FileSystem for MemFs {
+    fn read(&self, path: &str) -> std::io::Result<Vec<u8>> {
+        self.files.get(path).cloned().ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("{path}: no such file"),
+            )
+        })
+    }
+    fn is_dir(&self, path: &str) -> bool {
+        self.dirs.contains(path)
+    }
+    fn is_file(&self, path: &str) -> bool {
+        self.files.contains_key(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_normalises() {
+        assert_eq!(join("/a/b", "../c"), "/a/c");
+        assert_eq!(join("/a/b", "./c/./d"), "/a/b/c/d");
+        assert_eq!(join("/a", "/x/y"), "/x/y");
+        assert_eq!(join("/", "../../x"), "/x");
+        assert_eq!(parent("/a/b"), "/a");
+        assert_eq!(parent("/a"), "/");
+        assert!(is_within("/a", "/a/b") && !is_within("/a", "/ab"));
+    }
+}

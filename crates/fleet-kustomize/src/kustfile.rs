@@ -1,0 +1,362 @@
+//! The kustomization file: `kustomization.yaml`, `kustomization.yml` or
+//! `Kustomization`, with kustomize's field names (matched case-insensitively,
+//! as Go's JSON decoding matches them) and its legacy fields.
+
+use crate::error::{Error, Result};
+use crate::fieldspec::FieldSpec;
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+/// The file names kustomize recognises, in the order it tries them.
+pub const FILE_NAMES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// Every top-level field of a kustomization, spelled as kustomize spells it.
+const FIELDS: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata",
+    "openapi",
+    "namePrefix",
+    "nameSuffix",
+    "namespace",
+    "commonLabels",
+    "labels",
+    "commonAnnotations",
+    "patchesStrategicMerge",
+    "patchesJson6902",
+    "patches",
+    "images",
+    "imageTags",
+    "replacements",
+    "replicas",
+    "vars",
+    "sortOptions",
+    "resources",
+    "components",
+    "crds",
+    "bases",
+    "configMapGenerator",
+    "secretGenerator",
+    "helmGlobals",
+    "helmCharts",
+    "helmChartInflationGenerator",
+    "generatorOptions",
+    "configurations",
+    "generators",
+    "transformers",
+    "validators",
+    "buildMetadata",
+];
+
+/// A parsed kustomization.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct Kustomization {
+    pub api_version: Option<String>,
+    pub kind: Option<String>,
+    pub metadata: Option<serde_json::Value>,
+    #[serde(rename = "openapi")]
+    pub open_api: Option<IndexMap<String, String>>,
+    pub name_prefix: Option<String>,
+    pub name_suffix: Option<String>,
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub common_labels: IndexMap<String, String>,
+    #[serde(default)]
+    pub labels: Vec<Label>,
+    #[serde(default)]
+    pub common_annotations: IndexMap<String, String>,
+    #[serde(default)]
+    pub patches_strategic_merge: Vec<String>,
+    #[serde(default)]
+    pub patches_json6902: Vec<Json6902Patch>,
+    #[serde(default)]
+    pub patches: Vec<PatchArgs>,
+    #[serde(default)]
+    pub images: Vec<ImageArgs>,
+    #[serde(default)]
+    pub image_tags: Vec<ImageArgs>,
+    #[serde(default)]
+    pub replacements: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub replicas: Vec<Replica>,
+    #[serde(default)]
+    pub vars: Vec<Var>,
+    pub sort_options: Option<SortOptions>,
+    #[serde(default)]
+    pub resources: Vec<String>,
+    #[serde(default)]
+    pub components: Vec<String>,
+    #[serde(default)]
+    pub crds: Vec<String>,
+    #[serde(default)]
+    pub bases: Vec<String>,
+    #[serde(default)]
+    pub config_map_generator: Vec<GeneratorArgs>,
+    #[serde(default)]
+    pub secret_generator: Vec<GeneratorArgs>,
+    pub helm_globals: Option<serde_json::Value>,
+    #[serde(default)]
+    pub helm_charts: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub helm_chart_inflation_generator: Vec<serde_json::Value>,
+    pub generator_options: Option<GeneratorOptions>,
+    #[serde(default)]
+    pub configurations: Vec<String>,
+    #[serde(default)]
+    pub generators: Vec<String>,
+    #[serde(default)]
+    pub transformers: Vec<String>,
+    #[serde(default)]
+    pub validators: Vec<String>,
+    #[serde(default)]
+    pub build_metadata: Vec<String>,
+}
+
+/// A `labels` entry.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct Label {
+    #[serde(default)]
+    pub pairs: IndexMap<String, String>,
+    #[serde(default)]
+    pub include_selectors: bool,
+    #[serde(default)]
+    pub include_templates: bool,
+    #[serde(default)]
+    pub fields: Vec<FieldSpec>,
+}
+
+/// Selects resources (`types.Selector`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub struct Selector {
+    pub group: Option<String>,
+    pub version: Option<String>,
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    pub label_selector: Option<String>,
+    pub annotation_selector: Option<String>,
+}
+
+/// A `patches` entry.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct PatchArgs {
+    pub path: Option<String>,
+    pub patch: Option<String>,
+    pub target: Option<Selector>,
+    #[serde(default)]
+    pub options: IndexMap<String, bool>,
+}
+
+/// A `patchesJson6902` entry.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct Json6902Patch {
+    pub target: Option<Selector>,
+    pub path: Option<String>,
+    pub patch: Option<String>,
+}
+
+/// An `images` entry.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct ImageArgs {
+    pub name: String,
+    pub new_name: Option<String>,
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub new_tag: Option<String>,
+    pub digest: Option<String>,
+    pub tag_suffix: Option<String>,
+}
+
+fn string_or_number<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<String>, D::Error> {
+    let v = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(match v {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        Some(serde_json::Value::Bool(b)) => Some(b.to_string()),
+        Some(other) => {
+            return Err(serde::de::Error::custom(format!(
+                "expected a string, found {other}"
+            )));
+        }
+    })
+}
+
+/// A `replicas` entry.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct Replica {
+    pub name: String,
+    pub count: i64,
+}
+
+/// A `vars` entry.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct Var {
+    pub name: String,
+    pub objref: VarTarget,
+    #[serde(default)]
+    pub fieldref: FieldRef,
+}
+
+/// The object a var reads.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub struct VarTarget {
+    pub api_version: Option<String>,
+    pub group: Option<String>,
+    pub version: Option<String>,
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+}
+
+/// The field a var reads.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[allow(missing_docs)]
+pub struct FieldRef {
+    #[serde(default)]
+    pub fieldpath: String,
+}
+
+/// `sortOptions`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub struct SortOptions {
+    pub order: Option<String>,
+    pub legacy_sort_options: Option<LegacySortOptions>,
+}
+
+/// `sortOptions.legacySortOptions`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub struct LegacySortOptions {
+    #[serde(default)]
+    pub order_first: Vec<String>,
+    #[serde(default)]
+    pub order_last: Vec<String>,
+}
+
+/// `generatorOptions`, and each generator's `options`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct GeneratorOptions {
+    #[serde(default)]
+    pub labels: IndexMap<String, String>,
+    #[serde(default)]
+    pub annotations: IndexMap<String, String>,
+    pub disable_name_suffix_hash: Option<bool>,
+    pub immutable: Option<bool>,
+}
+
+/// A `configMapGenerator` or `secretGenerator` entry.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct GeneratorArgs {
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    pub behavior: Option<String>,
+    #[serde(default)]
+    pub literals: Vec<String>,
+    #[serde(default)]
+    pub files: Vec<String>,
+    #[serde(default)]
+    pub envs: Vec<String>,
+    pub env: Option<String>,
+    pub options: Option<GeneratorOptions>,
+    #[serde(rename = "type")]
+    pub type_: Option<String>,
+}
+
+impl Kustomization {
+    /// Parses kustomization text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Kustomization> {
+        let value = fleet_model::yaml::parse_one(text).map_err(|e| Error::Yaml {
+            file: file.to_string(),
+            source: e,
+        })?;
+        let json = match value {
+            fleet_model::Value::Null => serde_json::Value::Object(Default::default()),
+            fleet_model::Value::Mapping(m) => {
+                let mut out = serde_json::Map::new();
+                for (k, v) in m {
+                    let key = canonical_field(&k).unwrap_or(&k).to_string();
+                    let v = v.to_json_value().map_err(|e| Error::Kustomization {
+                        file: file.to_string(),
+                        message: e.to_string(),
+                    })?;
+                    out.insert(key, v);
+                }
+                serde_json::Value::Object(out)
+            }
+            other => {
+                return Err(Error::Kustomization {
+                    file: file.to_string(),
+                    message: format!("expected a mapping, found a {}", other.type_name()),
+                });
+            }
+        };
+        let mut k: Kustomization =
+            serde_path_to_error_compat(json).map_err(|message| Error::Kustomization {
+                file: file.to_string(),
+                message,
+            })?;
+        k.fix_legacy_fields();
+        Ok(k)
+    }
+
+    /// Folds deprecated spellings into their current fields, as kustomize's
+    /// `FixKustomization` does: `bases` join `resources`, `imageTags` join `images`.
+    fn fix_legacy_fields(&mut self) {
+        self.resources.append(&mut self.bases);
+        self.images.append(&mut self.image_tags);
+    }
+
+    /// Whether this is a `kind: Component`.
+    pub fn is_component(&self) -> bool {
+        self.kind.as_deref() == Some("Component")
+    }
+}
+
+fn canonical_field(key: &str) -> Option<&'static str> {
+    FIELDS
+        .iter()
+        .find(|f| **f == key)
+        .or_else(|| FIELDS.iter().find(|f| f.eq_ignore_ascii_case(key)))
+        .copied()
+}
+
+fn serde_path_to_error_compat(
+    json: serde_json::Value,
+) -> std::result::Result<Kustomization, String> {
+    serde_path_to_error::deserialize(json).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." {
+            inner.to_string()
+        } else {
+            format!("field `{path}`: {inner}")
+        }
+    })
+}

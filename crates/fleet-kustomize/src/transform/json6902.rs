@@ -1,0 +1,136 @@
+//! JSON 6902 patches, applied as kustomize applies them: the resource goes
+//! through JSON, so afterwards its keys are sorted and its numbers are
+//! re-formatted as Go formats a `float64` (`1000000` becomes `1e+06`).
+
+use crate::error::{Error, Result};
+use fleet_model::{Mapping, Number, Value};
+
+/// Parses a patch document (YAML or JSON list of operations).
+pub fn parse(text: &str, file: &str) -> Result<json_patch::Patch> {
+    let v = fleet_model::yaml::parse_one(text).map_err(|e| Error::Yaml {
+        file: file.to_string(),
+        source: e,
+    })?;
+    let json = v.to_json_value().map_err(|e| Error::msg(e.to_string()))?;
+    serde_json::from_value(json).map_err(|e| Error::Kustomization {
+        file: file.to_string(),
+        message: format!("invalid JSON 6902 patch: {e}"),
+    })
+}
+
+/// Applies the operations to a resource.
+pub fn apply(value: &Value, patch: &json_patch::Patch, what: &str) -> Result<Value> {
+    let mut json = value
+        .to_json_value()
+        .map_err(|e| Error::msg(e.to_string()))?;
+    json_patch::patch(&mut json, patch)
+        .map_err(|e| Error::msg(format!("applying JSON 6902 patch to {what}: {e}")))?;
+    Ok(from_go_json(json))
+}
+
+/// Converts JSON back the way Go's `map[string]interface{}` round trip does.
+pub fn from_go_json(v: serde_json::Value) -> Value {
+    match v {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(b),
+        serde_json::Value::Number(n) => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            let text = format_go_float(f);
+            Value::Number(Number::parse(&text).unwrap_or_else(|| Number::from_f64(f)))
+        }
+        serde_json::Value::String(s) => Value::String(s),
+        serde_json::Value::Array(a) => Value::Sequence(a.into_iter().map(from_go_json).collect()),
+        serde_json::Value::Object(o) => {
+            let mut entries: Vec<(String, serde_json::Value)> = o.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Mapping(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, from_go_json(v)))
+                    .collect::<Mapping>(),
+            )
+        }
+    }
+}
+
+/// Go's `strconv.FormatFloat(f, 'g', -1, 64)`: the shortest digits that read
+/// back, in exponent form when the decimal exponent is below -4 or at least 6
+/// (Go's rule for the shortest form).
+pub fn format_go_float(f: f64) -> String {
+    if f == 0.0 {
+        return "0".into();
+    }
+    if !f.is_finite() {
+        return if f.is_nan() {
+            ".nan".into()
+        } else if f > 0.0 {
+            ".inf".into()
+        } else {
+            "-.inf".into()
+        };
+    }
+    // Rust's `{:e}` gives the shortest round-trip digits: d.ddddde±x
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let neg = mantissa.starts_with('-');
+    let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
+    let sign = if neg { "-" } else { "" };
+    if !(-4..6).contains(&exp) {
+        let (first, rest) = digits.split_at(1);
+        let frac = if rest.is_empty() {
+            String::new()
+        } else {
+            format!(".{rest}")
+        };
+        let esign = if exp < 0 { '-' } else { '+' };
+        return format!("{sign}{first}{frac}e{esign}{:02}", exp.abs());
+    }
+    let dp = exp + 1;
+    if dp <= 0 {
+        format!("{sign}0.{}{digits}", "0".repeat((-dp) as usize))
+    } else if (dp as usize) >= digits.len() {
+        format!("{sign}{digits}{}", "0".repeat(dp as usize - digits.len()))
+    } else {
+        let (i, fpart) = digits.split_at(dp as usize);
+        format!("{sign}{i}.{fpart}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_format_as_go_does() {
+        for (f, s) in [
+            (3.0, "3"),
+            (1.5, "1.5"),
+            (123456.0, "123456"),
+            (1000000.0, "1e+06"),
+            (1234567.0, "1.234567e+06"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (-2.5, "-2.5"),
+        ] {
+            assert_eq!(format_go_float(f), s, "{f}");
+        }
+    }
+
+    #[test]
+    fn patched_objects_come_back_with_sorted_keys() {
+        let v = fleet_model::yaml::parse_one("kind: A\napiVersion: v1\nspec: {replicas: 1}\n")
+            .unwrap_or_default();
+        let p = parse(
+            "- op: replace\n  path: /spec/replicas\n  value: 3\n",
+            "p.yaml",
+        );
+        let out = p
+            .and_then(|p| apply(&v, &p, "A"))
+            .map(|v| fleet_model::yaml::to_string(&v));
+        assert_eq!(
+            out.ok().as_deref(),
+            Some("apiVersion: v1\nkind: A\nspec:\n  replicas: 3\n")
+        );
+    }
+}

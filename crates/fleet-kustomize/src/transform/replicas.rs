@@ -1,0 +1,26 @@
+//! `replicas:` — sets the replica count of the named workloads.
+
+use crate::error::Result;
+use crate::fieldspec::{Create, FieldSpec, visit};
+use crate::kustfile::Replica;
+use crate::resource::ResMap;
+use fleet_model::{Number, Value};
+
+/// Sets `count` on every resource whose original or current name is `r.name`.
+pub fn apply(resmap: &mut ResMap, r: &Replica, specs: &[FieldSpec]) -> Result<()> {
+    for res in resmap.resources_mut() {
+        if !res.all_ids().any(|id| id.name == r.name) {
+            continue;
+        }
+        let id = res.id();
+        for fs in specs {
+            if fs.matches(&id.group, &id.version, &id.kind) {
+                visit(&mut res.value, fs, Create::Scalar, &mut |n| {
+                    *n = Value::Number(Number::from_i64(r.count));
+                    Ok(())
+                })?;
+            }
+        }
+    }
+    Ok(())
+}

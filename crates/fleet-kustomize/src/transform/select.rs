@@ -1,0 +1,215 @@
+//! Resource selection as kustomize's `ResMap.Select` does it: anchored
+//! regular expressions over group, version, kind, name and namespace
+//! (original or current), plus label and annotation selectors.
+
+use crate::error::{Error, Result};
+use crate::kustfile::Selector;
+use crate::resource::Resource;
+use regex::Regex;
+
+/// A compiled selector.
+#[derive(Debug)]
+pub struct Compiled {
+    group: Option<Regex>,
+    version: Option<Regex>,
+    kind: Option<Regex>,
+    name: Option<Regex>,
+    namespace: Option<Regex>,
+    labels: Option<LabelSelector>,
+    annotations: Option<LabelSelector>,
+}
+
+fn anchored(s: &Option<String>) -> Result<Option<Regex>> {
+    match s.as_deref().filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(p) => Regex::new(&format!("^(?:{p})$")).map(Some).map_err(|e| {
+            Error::msg(format!(
+                "invalid regular expression {p:?} in patch target: {e}"
+            ))
+        }),
+    }
+}
+
+impl Compiled {
+    /// Compiles a selector.
+    pub fn new(s: &Selector) -> Result<Compiled> {
+        Ok(Compiled {
+            group: anchored(&s.group)?,
+            version: anchored(&s.version)?,
+            kind: anchored(&s.kind)?,
+            name: anchored(&s.name)?,
+            namespace: anchored(&s.namespace)?,
+            labels: s
+                .label_selector
+                .as_deref()
+                .filter(|s| !s.is_empty())
+                .map(LabelSelector::parse)
+                .transpose()?,
+            annotations: s
+                .annotation_selector
+                .as_deref()
+                .filter(|s| !s.is_empty())
+                .map(LabelSelector::parse)
+                .transpose()?,
+        })
+    }
+
+    /// Whether the resource is selected.
+    pub fn matches(&self, r: &Resource) -> bool {
+        let cur = r.id();
+        let org = r.original_id();
+        let m = |re: &Option<Regex>, s: &str| re.as_ref().is_none_or(|re| re.is_match(s));
+        if self.namespace.is_some()
+            && !m(&self.namespace, org.effective_namespace())
+            && !m(&self.namespace, cur.effective_namespace())
+        {
+            return false;
+        }
+        if self.name.is_some() && !m(&self.name, &org.name) && !m(&self.name, &cur.name) {
+            return false;
+        }
+        if !m(&self.group, &cur.group)
+            || !m(&self.version, &cur.version)
+            || !m(&self.kind, &cur.kind)
+        {
+            return false;
+        }
+        if let Some(ls) = &self.labels
+            && !ls.matches(&r.labels())
+        {
+            return false;
+        }
+        if let Some(ls) = &self.annotations
+            && !ls.matches(&r.annotations())
+        {
+            return false;
+        }
+        true
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Requirement {
+    Equals(String, String),
+    NotEquals(String, String),
+    In(String, Vec<String>),
+    NotIn(String, Vec<String>),
+    Exists(String),
+    DoesNotExist(String),
+}
+
+/// A Kubernetes label selector expression (`a=b,c!=d,e in (x,y),!f`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelSelector(Vec<Requirement>);
+
+fn split_top_level(s: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut depth = 0;
+    let mut cur = String::new();
+    for c in s.chars() {
+        match c {
+            '(' => {
+                depth += 1;
+                cur.push(c)
+            }
+            ')' => {
+                depth -= 1;
+                cur.push(c)
+            }
+            ',' if depth == 0 => parts.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    parts.push(cur);
+    parts
+        .into_iter()
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+impl LabelSelector {
+    /// Parses a selector expression.
+    pub fn parse(s: &str) -> Result<LabelSelector> {
+        let bad = || Error::msg(format!("invalid label selector {s:?}"));
+        let mut reqs = Vec::new();
+        for part in split_top_level(s) {
+            let set = |op: &str| -> Option<(String, Vec<String>)> {
+                let idx = part.find(op)?;
+                let key = part[..idx].trim().to_string();
+                let rest = part[idx + op.len()..].trim();
+                let inner = rest.strip_prefix('(')?.strip_suffix(')')?;
+                Some((
+                    key,
+                    inner
+                        .split(',')
+                        .map(|v| v.trim().to_string())
+                        .filter(|v| !v.is_empty())
+                        .collect(),
+                ))
+            };
+            if let Some((k, vs)) = set(" notin ") {
+                reqs.push(Requirement::NotIn(k, vs));
+            } else if let Some((k, vs)) = set(" in ") {
+                reqs.push(Requirement::In(k, vs));
+            } else if let Some((k, v)) = part.split_once("!=") {
+                reqs.push(Requirement::NotEquals(k.trim().into(), v.trim().into()));
+            } else if let Some((k, v)) = part.split_once("==") {
+                reqs.push(Requirement::Equals(k.trim().into(), v.trim().into()));
+            } else if let Some((k, v)) = part.split_once('=') {
+                reqs.push(Requirement::Equals(k.trim().into(), v.trim().into()));
+            } else if let Some(k) = part.strip_prefix('!') {
+                reqs.push(Requirement::DoesNotExist(k.trim().into()));
+            } else if part
+                .chars()
+                .all(|c| c.is_alphanumeric() || "-_./".contains(c))
+            {
+                reqs.push(Requirement::Exists(part.clone()));
+            } else {
+                return Err(bad());
+            }
+        }
+        Ok(LabelSelector(reqs))
+    }
+
+    /// Whether a label map satisfies every requirement.
+    pub fn matches(&self, labels: &[(String, String)]) -> bool {
+        let get = |k: &str| {
+            labels
+                .iter()
+                .find(|(lk, _)| lk == k)
+                .map(|(_, v)| v.as_str())
+        };
+        self.0.iter().all(|r| match r {
+            Requirement::Equals(k, v) => get(k) == Some(v.as_str()),
+            Requirement::NotEquals(k, v) => get(k) != Some(v.as_str()),
+            Requirement::In(k, vs) => get(k).is_some_and(|x| vs.iter().any(|v| v == x)),
+            Requirement::NotIn(k, vs) => get(k).is_none_or(|x| !vs.iter().any(|v| v == x)),
+            Requirement::Exists(k) => get(k).is_some(),
+            Requirement::DoesNotExist(k) => get(k).is_none(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_selectors_follow_kubernetes_syntax() {
+        let labels = vec![
+            ("app".to_string(), "web".to_string()),
+            ("tier".to_string(), "fe".to_string()),
+        ];
+        let ok = |s: &str| {
+            LabelSelector::parse(s)
+                .map(|l| l.matches(&labels))
+                .unwrap_or(false)
+        };
+        assert!(ok("app=web"));
+        assert!(ok("app==web,tier"));
+        assert!(ok("app in (web, api),!missing"));
+        assert!(!ok("app notin (web)"));
+        assert!(!ok("tier!=fe"));
+    }
+}
