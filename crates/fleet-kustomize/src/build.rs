@@ -178,7 +178,7 @@ impl<'a> Target<'a> {
         for c in &self.kust.configurations {
             let text = self.read(c)?;
             let cfg = parse_config(&text, &fs::join(&self.dir, c))?;
-            ra.config.merge(&cfg);
+            ra.config.merge_user(&cfg);
         }
         for c in &self.kust.crds {
             let text = self.read(c)?;

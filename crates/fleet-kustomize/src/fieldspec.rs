@@ -179,6 +179,9 @@ pub struct TransformerConfig {
     /// Where common labels go.
     #[serde(default)]
     pub common_labels: Vec<FieldSpec>,
+    /// Extra fields for every `labels:` entry.
+    #[serde(default)]
+    pub labels: Vec<FieldSpec>,
     /// Where common annotations go.
     #[serde(default)]
     pub common_annotations: Vec<FieldSpec>,
@@ -322,12 +325,29 @@ fn merge_specs(into: &mut Vec<FieldSpec>, from: &[FieldSpec]) {
 }
 
 impl TransformerConfig {
+    /// Adds a user's configuration file (`configurations:`): as kustomize v5.5
+    /// behaves, name prefix and suffix rules given there replace the rule that
+    /// renames every kind; everything else is added.
+    pub fn merge_user(&mut self, o: &TransformerConfig) {
+        let generic = |fs: &FieldSpec| {
+            fs.path == "metadata/name" && fs.kind.is_empty() && fs.group.is_empty() && !fs.skip
+        };
+        if !o.name_prefix.is_empty() {
+            self.name_prefix.retain(|fs| !generic(fs));
+        }
+        if !o.name_suffix.is_empty() {
+            self.name_suffix.retain(|fs| !generic(fs));
+        }
+        self.merge(o);
+    }
+
     /// Adds another configuration's specs (duplicates are kept once).
     pub fn merge(&mut self, o: &TransformerConfig) {
         merge_specs(&mut self.name_prefix, &o.name_prefix);
         merge_specs(&mut self.name_suffix, &o.name_suffix);
         merge_specs(&mut self.namespace, &o.namespace);
         merge_specs(&mut self.common_labels, &o.common_labels);
+        merge_specs(&mut self.labels, &o.labels);
         merge_specs(&mut self.common_annotations, &o.common_annotations);
         merge_specs(&mut self.var_reference, &o.var_reference);
         merge_specs(&mut self.images, &o.images);

@@ -186,6 +186,10 @@ pub struct Resource {
     pub transformations: Vec<String>,
     /// Files and line the resource came from, for error messages.
     pub file: String,
+    /// Name prefixes applied, innermost first (for telling apart references).
+    pub prefixes: Vec<String>,
+    /// Name suffixes applied, innermost first.
+    pub suffixes: Vec<String>,
 }
 
 fn str_at<'a>(v: &'a Value, path: &[&str]) -> &'a str {
@@ -203,6 +207,8 @@ impl Resource {
             origin: None,
             transformations: Vec::new(),
             file: file.to_string(),
+            prefixes: Vec::new(),
+            suffixes: Vec::new(),
         }
     }
 

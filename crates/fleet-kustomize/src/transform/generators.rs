@@ -133,6 +133,22 @@ fn pairs(t: &Target<'_>, args: &GeneratorArgs, what: &str) -> Result<Vec<(String
     Ok(out)
 }
 
+/// Base64 as kustomize writes generated data: in 70-character lines, each
+/// ending in a newline, once the encoding is 70 characters or longer.
+fn encode_base64(bytes: &[u8]) -> String {
+    const LINE: usize = 70;
+    let enc = base64::engine::general_purpose::STANDARD.encode(bytes);
+    if enc.len() < LINE {
+        return enc;
+    }
+    let mut out = String::with_capacity(enc.len() + enc.len() / LINE + 1);
+    for chunk in enc.as_bytes().chunks(LINE) {
+        out.push_str(std::str::from_utf8(chunk).unwrap_or(""));
+        out.push('\n');
+    }
+    out
+}
+
 fn string_map(m: &indexmap::IndexMap<String, String>) -> Value {
     let sorted: BTreeMap<&String, &String> = m.iter().collect();
     Value::Mapping(
@@ -155,17 +171,16 @@ fn generate(t: &Target<'_>, args: &GeneratorArgs, kind: &str) -> Result<Resource
     let opts = merged_options(args.options.as_ref(), t.kust.generator_options.as_ref());
     let mut data: BTreeMap<String, Value> = BTreeMap::new();
     let mut binary: BTreeMap<String, Value> = BTreeMap::new();
-    let b64 = base64::engine::general_purpose::STANDARD;
     for (k, v) in pairs(t, args, kind)? {
         if kind == "Secret" {
-            data.insert(k, Value::String(b64.encode(&v)));
+            data.insert(k, Value::String(encode_base64(&v)));
         } else {
             match String::from_utf8(v) {
                 Ok(s) => {
                     data.insert(k, Value::String(s));
                 }
                 Err(e) => {
-                    binary.insert(k, Value::String(b64.encode(e.as_bytes())));
+                    binary.insert(k, Value::String(encode_base64(e.as_bytes())));
                 }
             }
         }
@@ -306,7 +321,7 @@ pub(crate) fn absorb(resmap: &mut ResMap, mut r: Resource) -> Result<()> {
                 }
             }
             r.previous = old.previous.clone();
-            r.needs_hash = old.needs_hash || r.needs_hash;
+            r.needs_hash = old.needs_hash && r.needs_hash;
             r.behavior = Behavior::Create;
             resmap.replace(*i, r);
             Ok(())

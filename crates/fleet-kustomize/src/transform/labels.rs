@@ -55,7 +55,7 @@ pub(crate) fn run_labels(t: &Target<'_>, ra: &mut Accumulator) -> Result<()> {
             }
             s
         };
-        for fs in base {
+        for fs in base.into_iter().chain(ra.config.labels.iter().cloned()) {
             if !specs.contains(&fs) {
                 specs.push(fs);
             }

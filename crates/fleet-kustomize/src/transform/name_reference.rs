@@ -17,19 +17,23 @@ use std::collections::HashMap;
 /// What a candidate referral looked like before and after renames.
 struct Candidate {
     current: ResId,
-    /// Its original id and every id it had since, except the current one.
+    /// Its original id and every id it had since, and the current one.
     before: Vec<ResId>,
+    prefixes: Vec<String>,
+    suffixes: Vec<String>,
 }
 
 impl Candidate {
     fn of(r: &Resource) -> Candidate {
         let current = r.id();
-        let before = if r.previous.is_empty() {
-            vec![current.clone()]
-        } else {
-            r.previous.clone()
-        };
-        Candidate { current, before }
+        let mut before = r.previous.clone();
+        before.push(current.clone());
+        Candidate {
+            current,
+            before,
+            prefixes: r.prefixes.clone(),
+            suffixes: r.suffixes.clone(),
+        }
     }
 
     fn kind_matches(&self, group: &str, version: &str, kind: &str) -> bool {
@@ -74,6 +78,8 @@ pub fn fix(resmap: &mut ResMap, config: &TransformerConfig) -> Result<()> {
                     backref,
                     referrer: &rid,
                     referrer_value: referrer.value.clone(),
+                    prefixes: &referrer.prefixes,
+                    suffixes: &referrer.suffixes,
                 };
                 visit(
                     &mut referrer.value,
@@ -96,6 +102,17 @@ struct Lookup<'a> {
     backref: &'a NameBackRef,
     referrer: &'a ResId,
     referrer_value: Value,
+    prefixes: &'a [String],
+    suffixes: &'a [String],
+}
+
+/// kustomize's `SameEndingSubSlice`: the shorter list is the tail of the longer.
+fn same_ending(a: &[String], b: &[String]) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if short.is_empty() {
+        return long.is_empty();
+    }
+    long[long.len() - short.len()..] == *short
 }
 
 impl Lookup<'_> {
@@ -147,6 +164,26 @@ impl Lookup<'_> {
             }
         }
         found.dedup_by(|a, b| a.current == b.current);
+        if found.len() > 1 {
+            // Tell apart copies of one base by the prefixes and suffixes they
+            // share with the referrer: exactly first, then letting an empty
+            // list match anything.
+            let exact: Vec<&Candidate> = found
+                .iter()
+                .copied()
+                .filter(|c| same_ending(&c.prefixes, self.prefixes) && same_ending(&c.suffixes, self.suffixes))
+                .collect();
+            if exact.is_empty() {
+                found.retain(|c| {
+                    (c.prefixes.is_empty() || self.prefixes.is_empty() || same_ending(&c.prefixes, self.prefixes))
+                        && (c.suffixes.is_empty()
+                            || self.suffixes.is_empty()
+                            || same_ending(&c.suffixes, self.suffixes))
+                });
+            } else {
+                found = exact;
+            }
+        }
         match found.len() {
             0 => Ok(None),
             1 => Ok(Some(found[0])),

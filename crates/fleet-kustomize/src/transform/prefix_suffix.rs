@@ -18,15 +18,19 @@ pub fn apply(resmap: &mut ResMap, prefix: &str, suffix: &str, specs: &[FieldSpec
         let applies = specs.iter().any(|fs| {
             !fs.skip && fs.path == "metadata/name" && fs.matches(&id.group, &id.version, &id.kind)
         });
-        if skipped || !applies {
+        // kustomize never prefixes Namespace names (its PrefixTransformer
+        // skips them whatever the field specs say).
+        if skipped || !applies || id.kind == "Namespace" {
             continue;
         }
         let name = format!("{prefix}{}{suffix}", id.name);
         r.rename(&name);
         if !prefix.is_empty() {
+            r.prefixes.push(prefix.to_string());
             r.transformations.push("PrefixTransformer".into());
         }
         if !suffix.is_empty() {
+            r.suffixes.push(suffix.to_string());
             r.transformations.push("SuffixTransformer".into());
         }
     }

@@ -286,7 +286,11 @@ fn merge_list(dest: Option<Value>, patch: Vec<Value>, ctx: Context<'_>) -> Value
     let Some(key) = key else {
         return Value::Sequence(patch.into_iter().filter_map(strip_directives).collect());
     };
-    let mut out = dest_items;
+    // kustomize merges with kyaml's "prepend" list direction: the patch's
+    // elements come first, in patch order (merged with their match when the
+    // destination has one), then the destination's other elements.
+    let mut dest_items: Vec<Option<Value>> = dest_items.into_iter().map(Some).collect();
+    let mut out: Vec<Value> = Vec::new();
     for p in patch {
         let Some(pk) = key_of(&p, key).cloned() else {
             if let Some(v) = strip_directives(p) {
@@ -294,7 +298,9 @@ fn merge_list(dest: Option<Value>, patch: Vec<Value>, ctx: Context<'_>) -> Value
             }
             continue;
         };
-        let pos = out.iter().position(|d| key_of(d, key) == Some(&pk));
+        let pos = dest_items
+            .iter()
+            .position(|d| d.as_ref().is_some_and(|d| key_of(d, key) == Some(&pk)));
         let child = Context {
             builtin: ctx.builtin,
             field: ctx.field,
@@ -302,12 +308,9 @@ fn merge_list(dest: Option<Value>, patch: Vec<Value>, ctx: Context<'_>) -> Value
         };
         match pos {
             Some(i) => {
-                let existing = out[i].clone();
-                match merge(Some(existing), p, child) {
-                    Merged::Deleted => {
-                        out.remove(i);
-                    }
-                    Merged::Value(v) => out[i] = v,
+                let existing = dest_items[i].take();
+                if let Merged::Value(v) = merge(existing, p, child) {
+                    out.push(v);
                 }
             }
             None => {
@@ -317,6 +320,7 @@ fn merge_list(dest: Option<Value>, patch: Vec<Value>, ctx: Context<'_>) -> Value
             }
         }
     }
+    out.extend(dest_items.into_iter().flatten());
     Value::Sequence(out)
 }
 
@@ -353,12 +357,12 @@ mod tests {
     }
 
     #[test]
-    fn containers_merge_by_name_and_ports_by_container_port() {
+    fn containers_merge_by_name_new_elements_first() {
         let dest = "spec:\n  containers:\n  - name: a\n    image: x\n    ports:\n    - containerPort: 80\n      name: http\n  - name: b\n    image: w\n";
         let patch = "spec:\n  containers:\n  - name: a\n    image: x2\n    ports:\n    - containerPort: 443\n  - name: c\n    image: z\n";
         assert_eq!(
             apply(dest, patch, "apps"),
-            "spec:\n  containers:\n  - name: a\n    image: x2\n    ports:\n    - containerPort: 80\n      name: http\n    - containerPort: 443\n  - name: b\n    image: w\n  - name: c\n    image: z\n"
+            "spec:\n  containers:\n  - name: a\n    image: x2\n    ports:\n    - containerPort: 443\n    - containerPort: 80\n      name: http\n  - name: c\n    image: z\n  - name: b\n    image: w\n"
         );
     }
 
