@@ -1,11 +1,12 @@
-//! `crds:` — OpenAPI definitions of custom types whose `x-kubernetes-*`
-//! extensions declare name references, as kustomize's `LoadConfigFromCRDs` reads them.
+//! `crds:` — OpenAPI definition files (`{"pkg.Kind": {"Schema": …}}`) whose
+//! `x-kubernetes-*` extensions declare name references, identity fields,
+//! label selectors and annotations, read as kustomize's `LoadConfigFromCRDs` does.
 
 use crate::error::{Error, Result};
 use crate::fieldspec::{FieldSpec, NameBackRef, TransformerConfig};
-use fleet_model::Value;
+use fleet_model::{Mapping, Value};
 
-/// Builds name-reference rules from a definitions file.
+/// Builds transformer rules from a definitions file.
 pub fn config_from_crds(text: &str, file: &str) -> Result<TransformerConfig> {
     let v = fleet_model::yaml::parse_one(text).map_err(|e| Error::Yaml {
         file: file.to_string(),
@@ -15,70 +16,83 @@ pub fn config_from_crds(text: &str, file: &str) -> Result<TransformerConfig> {
     let Some(defs) = v.as_mapping() else {
         return Ok(cfg);
     };
-    for (_, def) in defs {
-        let Some(kinds) = def
-            .pointer(&["x-kubernetes-group-version-kind"])
-            .and_then(Value::as_sequence)
-        else {
+    for (type_name, def) in defs {
+        let Some(props) = properties(def) else {
             continue;
         };
-        let Some(gvk) = kinds.first() else { continue };
-        let kind = gvk
-            .get("kind")
-            .and_then(Value::as_str)
-            .unwrap_or("")
+        let looks_like_k8s = ["kind", "apiVersion", "metadata"]
+            .iter()
+            .all(|k| props.contains_key(*k));
+        if !looks_like_k8s {
+            continue;
+        }
+        let kind = type_name
+            .rsplit('.')
+            .next()
+            .unwrap_or(type_name)
             .to_string();
-        let mut path = Vec::new();
-        collect_refs(def, &mut path, &kind, defs, &mut cfg, 0);
+        load(defs, type_name, &kind, &mut Vec::new(), &mut cfg, 0);
     }
     Ok(cfg)
 }
 
-fn collect_refs(
-    node: &Value,
+fn properties(def: &Value) -> Option<&Mapping> {
+    def.pointer(&["Schema", "properties"])
+        .and_then(Value::as_mapping)
+}
+
+fn ext<'a>(prop: &'a Value, key: &str) -> Option<&'a str> {
+    prop.get(key).and_then(Value::as_str)
+}
+
+fn spec(kind: &str, path: &[String]) -> FieldSpec {
+    FieldSpec {
+        kind: kind.to_string(),
+        path: path.join("/"),
+        ..Default::default()
+    }
+}
+
+fn load(
+    defs: &Mapping,
+    type_name: &str,
+    kind: &str,
     path: &mut Vec<String>,
-    referrer_kind: &str,
-    defs: &fleet_model::Mapping,
     cfg: &mut TransformerConfig,
     depth: usize,
 ) {
-    if depth > 20 {
+    if depth > 32 {
         return;
     }
-    let Some(props) = node.get("properties").and_then(Value::as_mapping) else {
-        if let Some(r) = node.get("$ref").and_then(Value::as_str) {
-            let name = r.trim_start_matches("#/definitions/");
-            if let Some(target) = defs.get(name) {
-                collect_refs(target, path, referrer_kind, defs, cfg, depth + 1);
-            }
-        }
+    let Some(props) = defs.get(type_name).and_then(properties) else {
         return;
     };
-    for (field, schema) in props {
-        path.push(field.clone());
-        if let (Some(kind), Some(name_key)) = (
-            schema
-                .get("x-kubernetes-object-ref-kind")
-                .and_then(Value::as_str),
-            schema
-                .get("x-kubernetes-object-ref-name-key")
-                .and_then(Value::as_str),
-        ) {
-            let spec = FieldSpec {
-                kind: referrer_kind.to_string(),
-                path: format!("{}/{name_key}", path.join("/")),
-                ..Default::default()
-            };
-            match cfg.name_reference.iter_mut().find(|n| n.kind == kind) {
-                Some(nb) => nb.field_specs.push(spec),
-                None => cfg.name_reference.push(NameBackRef {
-                    kind: kind.to_string(),
-                    field_specs: vec![spec],
-                    ..Default::default()
-                }),
-            }
+    for (name, prop) in props {
+        path.push(name.clone());
+        if prop.get("x-kubernetes-annotation").is_some() {
+            cfg.common_annotations.push(spec(kind, path));
         }
-        collect_refs(schema, path, referrer_kind, defs, cfg, depth + 1);
+        if prop.get("x-kubernetes-identity").is_some() {
+            cfg.name_prefix.push(spec(kind, path));
+        }
+        if prop.get("x-kubernetes-label-selector").is_some() {
+            cfg.common_labels.push(spec(kind, path));
+        }
+        if let Some(target) = ext(prop, "x-kubernetes-object-ref-kind") {
+            let name_key = ext(prop, "x-kubernetes-object-ref-name").unwrap_or("name");
+            let version = ext(prop, "x-kubernetes-object-ref-api-version").unwrap_or("");
+            let mut p = path.clone();
+            p.push(name_key.to_string());
+            cfg.name_reference.push(NameBackRef {
+                kind: target.to_string(),
+                version: version.to_string(),
+                group: String::new(),
+                field_specs: vec![spec(kind, &p)],
+            });
+        }
+        if let Some(r) = ext(prop, "$ref") {
+            load(defs, r, kind, path, cfg, depth + 1);
+        }
         path.pop();
     }
 }

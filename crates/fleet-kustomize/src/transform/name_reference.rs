@@ -171,11 +171,16 @@ impl Lookup<'_> {
             let exact: Vec<&Candidate> = found
                 .iter()
                 .copied()
-                .filter(|c| same_ending(&c.prefixes, self.prefixes) && same_ending(&c.suffixes, self.suffixes))
+                .filter(|c| {
+                    same_ending(&c.prefixes, self.prefixes)
+                        && same_ending(&c.suffixes, self.suffixes)
+                })
                 .collect();
             if exact.is_empty() {
                 found.retain(|c| {
-                    (c.prefixes.is_empty() || self.prefixes.is_empty() || same_ending(&c.prefixes, self.prefixes))
+                    (c.prefixes.is_empty()
+                        || self.prefixes.is_empty()
+                        || same_ending(&c.prefixes, self.prefixes))
                         && (c.suffixes.is_empty()
                             || self.suffixes.is_empty()
                             || same_ending(&c.suffixes, self.suffixes))
@@ -192,7 +197,9 @@ impl Lookup<'_> {
                     .iter()
                     .all(|c| c.current.name == found[0].current.name)
                 {
-                    return Ok(Some(found[0]));
+                    // kustomize v5.5 settles a tie between same-named
+                    // referrals on the one added last.
+                    return Ok(found.last().copied());
                 }
                 Err(Error::msg(format!(
                     "found multiple possible referrals for {} named {name:?} referred to by {}: {}",
@@ -280,7 +287,8 @@ impl Lookup<'_> {
         let ns_for_lookup = ns
             .clone()
             .unwrap_or_else(|| self.referrer.namespace.clone());
-        if let Some(c) = self.select(&name, Some(&ns_for_lookup), None)? {
+        let picked = self.select(&name, Some(&ns_for_lookup), None)?;
+        if let Some(c) = picked {
             let m = ensure_mapping(node);
             m.insert("name".into(), Value::String(c.current.name.clone()));
             if ns.is_some() || !c.current.namespace.is_empty() {
