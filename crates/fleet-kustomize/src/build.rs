@@ -277,6 +277,15 @@ impl<'a> Target<'a> {
     }
 }
 
+/// Builds a directory named by a kustomization (a `transformers:` or
+/// `generators:` entry) and returns its resources, for use as plugin configs.
+pub(crate) fn build_dir_resources(t: &Target<'_>, rel: &str) -> Result<Vec<Resource>> {
+    let dir = fs::join(&t.dir, rel);
+    let sub = Target::load(t.fs, t.opts, &dir, t.stack.clone())?;
+    let ra = sub.accumulate(None)?;
+    Ok(ra.resmap.into_resources())
+}
+
 fn in_file(e: Error, file: &str) -> Error {
     match e {
         Error::DuplicateId(id) => Error::msg(format!(

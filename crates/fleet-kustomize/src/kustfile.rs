@@ -292,10 +292,21 @@ pub struct GeneratorArgs {
 impl Kustomization {
     /// Parses kustomization text; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Kustomization> {
-        let value = fleet_model::yaml::parse_one(text).map_err(|e| Error::Yaml {
-            file: file.to_string(),
-            source: e,
-        })?;
+        // kustomize decodes its own file leniently: a repeated key wins.
+        let limits = fleet_model::yaml::Limits {
+            allow_duplicate_keys: true,
+            ..Default::default()
+        };
+        let mut docs =
+            fleet_model::yaml::parse_documents_with(text, limits).map_err(|e| Error::Yaml {
+                file: file.to_string(),
+                source: e,
+            })?;
+        let value = if docs.is_empty() {
+            fleet_model::Value::Null
+        } else {
+            docs.remove(0).value
+        };
         let json = match value {
             fleet_model::Value::Null => serde_json::Value::Object(Default::default()),
             fleet_model::Value::Mapping(m) => {

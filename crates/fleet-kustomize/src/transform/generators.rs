@@ -18,7 +18,17 @@ pub(crate) fn run(t: &Target<'_>, ra: &mut Accumulator) -> Result<()> {
         let r = generate(t, args, "Secret")?;
         absorb(&mut ra.resmap, r)?;
     }
-    Ok(())
+    super::external::run_generators(t, ra)
+}
+
+/// A generator configured as a plugin: the kustomization's
+/// `generatorOptions` do not apply.
+pub(crate) fn generate_plugin(
+    t: &Target<'_>,
+    args: &GeneratorArgs,
+    kind: &str,
+) -> Result<Resource> {
+    generate_with(t, args, kind, None)
 }
 
 /// Merges a generator's options over the kustomization's `generatorOptions`.
@@ -160,6 +170,15 @@ fn string_map(m: &indexmap::IndexMap<String, String>) -> Value {
 }
 
 fn generate(t: &Target<'_>, args: &GeneratorArgs, kind: &str) -> Result<Resource> {
+    generate_with(t, args, kind, t.kust.generator_options.as_ref())
+}
+
+fn generate_with(
+    t: &Target<'_>,
+    args: &GeneratorArgs,
+    kind: &str,
+    global: Option<&GeneratorOptions>,
+) -> Result<Resource> {
     let name = args
         .name
         .clone()
@@ -168,7 +187,7 @@ fn generate(t: &Target<'_>, args: &GeneratorArgs, kind: &str) -> Result<Resource
             file: t.file.clone(),
             message: format!("a {kind} generator entry needs a name"),
         })?;
-    let opts = merged_options(args.options.as_ref(), t.kust.generator_options.as_ref());
+    let opts = merged_options(args.options.as_ref(), global);
     let mut data: BTreeMap<String, Value> = BTreeMap::new();
     let mut binary: BTreeMap<String, Value> = BTreeMap::new();
     for (k, v) in pairs(t, args, kind)? {

@@ -124,12 +124,24 @@ fn apply_smp(
 /// that name their targets.
 pub(crate) fn run_strategic_merge_files(t: &Target<'_>, ra: &mut Accumulator) -> Result<()> {
     for entry in &t.kust.patches_strategic_merge {
+        apply_strategic_merge_entry(t, ra, entry)?;
+    }
+    Ok(())
+}
+
+/// Applies one `patchesStrategicMerge` entry: a file, or inline YAML.
+pub(crate) fn apply_strategic_merge_entry(
+    t: &Target<'_>,
+    ra: &mut Accumulator,
+    entry: &str,
+) -> Result<()> {
+    {
         let path = crate::fs::join(&t.dir, entry);
         let (text, file) = if t.fs.is_file(&path) {
             (t.read(entry)?, path)
         } else if entry.contains('\n') || entry.contains(':') {
             (
-                entry.clone(),
+                entry.to_string(),
                 format!("{} (inline patchesStrategicMerge)", t.file),
             )
         } else {
@@ -164,6 +176,18 @@ pub(crate) fn run_strategic_merge_files(t: &Target<'_>, ra: &mut Accumulator) ->
 /// the resources the patch names.
 pub(crate) fn run_patches(t: &Target<'_>, ra: &mut Accumulator) -> Result<()> {
     for p in &t.kust.patches {
+        apply_patch(t, ra, p)?;
+    }
+    Ok(())
+}
+
+/// Applies one `patches` entry.
+pub(crate) fn apply_patch(
+    t: &Target<'_>,
+    ra: &mut Accumulator,
+    p: &crate::kustfile::PatchArgs,
+) -> Result<()> {
+    {
         let (text, file) = patch_text(t, p.path.as_deref(), p.patch.as_deref())?;
         let allow_name = p.options.get("allowNameChange").copied().unwrap_or(false);
         let allow_kind = p.options.get("allowKindChange").copied().unwrap_or(false);
@@ -249,6 +273,18 @@ fn apply_json_to_selected(
 /// `patchesJson6902:` — operations from a file (or inline), to one target.
 pub(crate) fn run_json6902(t: &Target<'_>, ra: &mut Accumulator) -> Result<()> {
     for p in &t.kust.patches_json6902 {
+        apply_json6902_entry(t, ra, p)?;
+    }
+    Ok(())
+}
+
+/// Applies one `patchesJson6902` entry.
+pub(crate) fn apply_json6902_entry(
+    t: &Target<'_>,
+    ra: &mut Accumulator,
+    p: &crate::kustfile::Json6902Patch,
+) -> Result<()> {
+    {
         let Some(target) = &p.target else {
             return Err(Error::Kustomization {
                 file: t.file.clone(),

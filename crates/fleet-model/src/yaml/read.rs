@@ -21,6 +21,9 @@ pub struct Limits {
     pub max_nodes: usize,
     /// The deepest nesting of sequences and mappings.
     pub max_depth: usize,
+    /// Let a repeated mapping key replace the earlier value (go-yaml v2's
+    /// lenient decoding) instead of failing.
+    pub allow_duplicate_keys: bool,
 }
 
 impl Default for Limits {
@@ -28,6 +31,7 @@ impl Default for Limits {
         Limits {
             max_nodes: 5_000_000,
             max_depth: 256,
+            allow_duplicate_keys: false,
         }
     }
 }
@@ -194,7 +198,14 @@ pub fn parse_documents_with(text: &str, limits: Limits) -> Result<Vec<Document>,
         if anchor != 0 {
             anchors.insert(anchor, (value.clone(), count));
         }
-        attach(&mut stack, &mut doc_value, value, count, &span)?;
+        attach(
+            &mut stack,
+            &mut doc_value,
+            value,
+            count,
+            &span,
+            limits.allow_duplicate_keys,
+        )?;
     }
     if !stack.is_empty() {
         let span = last_span.unwrap_or_default();
@@ -209,6 +220,7 @@ fn attach(
     value: Value,
     count: usize,
     span: &Span,
+    allow_duplicates: bool,
 ) -> Result<(), YamlError> {
     match stack.last_mut() {
         None => {
@@ -234,7 +246,7 @@ fn attach(
                         "mapping keys must be scalars (strings, numbers or booleans)",
                     )
                 })?;
-                if let Some(first) = lines.get(&text) {
+                if let Some(first) = lines.get(&text).filter(|_| !allow_duplicates) {
                     return Err(YamlError::at(
                         span,
                         format!("mapping key {text:?} already defined at line {first}"),
