@@ -46,6 +46,8 @@ pub(crate) struct Target<'a> {
     pub kust: Kustomization,
     /// Directories being built, for cycle detection.
     pub stack: Vec<String>,
+    /// The top kustomization's directory (build metadata paths are relative to it).
+    pub top: String,
 }
 
 /// Builds the kustomization in `dir` into its final, sorted resources.
@@ -60,7 +62,7 @@ pub(crate) struct Target<'a> {
 /// ```
 pub fn build(fs: &dyn FileSystem, dir: &str, opts: &BuildOptions) -> Result<crate::ResourceSet> {
     let dir = fs::join("/", dir);
-    let target = Target::load(fs, opts, &dir, Vec::new())?;
+    let target = Target::load(fs, opts, &dir, Vec::new(), None)?;
     let mut ra = target.accumulate(None)?;
     transform::hash::add_hash_suffixes(&mut ra.resmap)?;
     transform::name_reference::fix(&mut ra.resmap, &ra.config)?;
@@ -102,6 +104,7 @@ impl<'a> Target<'a> {
         opts: &'a BuildOptions,
         dir: &str,
         mut stack: Vec<String>,
+        top: Option<&str>,
     ) -> Result<Target<'a>> {
         let real = fs.real_path(dir).unwrap_or_else(|_| dir.to_string());
         if stack.contains(&real) {
@@ -128,7 +131,43 @@ impl<'a> Target<'a> {
             file,
             kust,
             stack,
+            top: top.unwrap_or(dir).to_string(),
         })
+    }
+
+    /// Whether `buildMetadata` asks for origin annotations.
+    pub fn wants_origin(&self) -> bool {
+        self.kust
+            .build_metadata
+            .iter()
+            .any(|b| b == "originAnnotations")
+    }
+
+    /// Whether `buildMetadata` asks for transformer annotations.
+    pub fn wants_transformations(&self) -> bool {
+        self.kust
+            .build_metadata
+            .iter()
+            .any(|b| b == "transformerAnnotations")
+    }
+
+    /// This kustomization file, relative to the top of the build.
+    pub fn rel_file(&self) -> String {
+        fs::relative(&self.top, &self.file)
+    }
+
+    /// Records that a built-in transformer configured here ran over every resource.
+    pub fn record_transformer(&self, ra: &mut Accumulator, kind: &str) {
+        if !self.wants_transformations() {
+            return;
+        }
+        let item = format!(
+            "- configuredIn: {}\n  configuredBy:\n    apiVersion: builtin\n    kind: {kind}\n",
+            self.rel_file()
+        );
+        for r in ra.resmap.resources_mut() {
+            r.transformations.push(item.clone());
+        }
     }
 
     /// Resolves a path relative to the kustomization and applies load restrictions.
@@ -205,7 +244,11 @@ impl<'a> Target<'a> {
             let path = fs::join(&self.dir, p);
             if self.fs.is_file(&path) {
                 let text = self.read(p)?;
-                for r in load_resources(&text, &path)? {
+                let origin = self
+                    .wants_origin()
+                    .then(|| format!("path: {}\n", fs::relative(&self.top, &path)));
+                for mut r in load_resources(&text, &path)? {
+                    r.origin = origin.clone();
                     ra.resmap.append(r).map_err(|e| in_file(e, &path))?;
                 }
             } else if self.fs.is_dir(&path) {
@@ -245,7 +288,13 @@ impl<'a> Target<'a> {
                 message: format!("'{rel}' named in {} is not a directory", self.file),
             });
         }
-        let mut sub = Target::load(self.fs, self.opts, &dir, self.stack.clone())?;
+        let mut sub = Target::load(
+            self.fs,
+            self.opts,
+            &dir,
+            self.stack.clone(),
+            Some(&self.top),
+        )?;
         sub.kust.build_metadata = self.kust.build_metadata.clone();
         if is_component && !sub.kust.is_component() {
             return Err(Error::msg(format!(
@@ -281,7 +330,7 @@ impl<'a> Target<'a> {
 /// `generators:` entry) and returns its resources, for use as plugin configs.
 pub(crate) fn build_dir_resources(t: &Target<'_>, rel: &str) -> Result<Vec<Resource>> {
     let dir = fs::join(&t.dir, rel);
-    let sub = Target::load(t.fs, t.opts, &dir, t.stack.clone())?;
+    let sub = Target::load(t.fs, t.opts, &dir, t.stack.clone(), Some(&t.top))?;
     let ra = sub.accumulate(None)?;
     Ok(ra.resmap.into_resources())
 }

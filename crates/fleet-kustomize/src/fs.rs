@@ -49,6 +49,20 @@ pub fn parent(path: &str) -> String {
     }
 }
 
+/// `to` relative to the directory `from`: `relative("/a/top", "/a/base/x")` is `../base/x`.
+pub fn relative(from: &str, to: &str) -> String {
+    let f: Vec<&str> = from.split('/').filter(|p| !p.is_empty()).collect();
+    let t: Vec<&str> = to.split('/').filter(|p| !p.is_empty()).collect();
+    let common = f.iter().zip(&t).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<&str> = std::iter::repeat_n("..", f.len() - common).collect();
+    parts.extend(&t[common..]);
+    if parts.is_empty() {
+        ".".to_string()
+    } else {
+        parts.join("/")
+    }
+}
+
 /// Whether `path` is `root` or below it.
 pub fn is_within(root: &str, path: &str) -> bool {
     root == "/" || path == root || path.starts_with(&format!("{root}/"))
@@ -146,5 +160,7 @@ mod tests {
         assert_eq!(parent("/a/b"), "/a");
         assert_eq!(parent("/a"), "/");
         assert!(is_within("/a", "/a/b") && !is_within("/a", "/ab"));
+        assert_eq!(relative("/a/top", "/a/base/x.yaml"), "../base/x.yaml");
+        assert_eq!(relative("/a/top", "/a/top/x.yaml"), "x.yaml");
     }
 }

@@ -235,7 +235,8 @@ pub(crate) fn run_generators(t: &Target<'_>, ra: &mut Accumulator) -> Result<()>
                     args.namespace = Some(meta.namespace.clone());
                 }
                 let kind = kind.trim_end_matches("Generator");
-                let r = generators::generate_plugin(t, &args, kind)?;
+                let mut r = generators::generate_plugin(t, &args, kind)?;
+                r.origin = t.wants_origin().then(|| configured(t, &cfg));
                 generators::absorb(&mut ra.resmap, r)?;
             }
             "IAMPolicyGenerator" => {
@@ -256,7 +257,8 @@ pub(crate) fn run_generators(t: &Target<'_>, ra: &mut Accumulator) -> Result<()>
                         c.kubernetes_service.namespace
                     ));
                 }
-                for r in load_resources(&text, &cfg.file)? {
+                for mut r in load_resources(&text, &cfg.file)? {
+                    r.origin = t.wants_origin().then(|| configured(t, &cfg));
                     generators::absorb(&mut ra.resmap, r)?;
                 }
             }
@@ -278,6 +280,46 @@ pub(crate) fn run_transformers(t: &Target<'_>, ra: &mut Accumulator) -> Result<(
         if !is_builtin(&cfg) {
             return Err(refuse(&cfg));
         }
+        run_one_transformer(t, ra, &cfg)?;
+        if t.wants_transformations() {
+            let item = format!("- {}", configured(t, &cfg).replace('\n', "\n  ").trim_end());
+            for r in ra.resmap.resources_mut() {
+                r.transformations.push(format!("{item}\n"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `configuredIn`/`configuredBy` of a plugin configuration, as YAML lines.
+pub(crate) fn configured(t: &Target<'_>, cfg: &Resource) -> String {
+    let inline = cfg.file.contains(" (inline ");
+    let configured_in = if inline {
+        t.rel_file()
+    } else {
+        crate::fs::relative(&t.top, &cfg.file)
+    };
+    let api = cfg
+        .value
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("builtin");
+    let mut s = format!(
+        "configuredIn: {configured_in}\nconfiguredBy:\n  apiVersion: {api}\n  kind: {}\n",
+        cfg.kind()
+    );
+    if !cfg.name().is_empty() {
+        s.push_str(&format!("  name: {}\n", cfg.name()));
+    }
+    if !cfg.namespace().is_empty() {
+        s.push_str(&format!("  namespace: {}\n", cfg.namespace()));
+    }
+    s
+}
+
+fn run_one_transformer(t: &Target<'_>, ra: &mut Accumulator, cfg: &Resource) -> Result<()> {
+    let cfg = cfg.clone();
+    {
         match cfg.kind() {
             "PrefixSuffixTransformer" | "PrefixTransformer" | "SuffixTransformer" => {
                 let c: PrefixSuffix = config(&cfg)?;
@@ -286,17 +328,12 @@ pub(crate) fn run_transformers(t: &Target<'_>, ra: &mut Accumulator) -> Result<(
             "LabelTransformer" => {
                 let c: MapTransformer = config(&cfg)?;
                 let pairs: Vec<(String, String)> = c.labels.into_iter().collect();
-                labels::set_entries(&mut ra.resmap, &pairs, &c.field_specs, "LabelTransformer")?;
+                labels::set_entries(&mut ra.resmap, &pairs, &c.field_specs)?;
             }
             "AnnotationsTransformer" => {
                 let c: MapTransformer = config(&cfg)?;
                 let pairs: Vec<(String, String)> = c.annotations.into_iter().collect();
-                labels::set_entries(
-                    &mut ra.resmap,
-                    &pairs,
-                    &c.field_specs,
-                    "AnnotationsTransformer",
-                )?;
+                labels::set_entries(&mut ra.resmap, &pairs, &c.field_specs)?;
             }
             "NamespaceTransformer" => {
                 let c: NamespaceConfig = config(&cfg)?;

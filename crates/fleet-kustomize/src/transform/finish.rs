@@ -16,14 +16,7 @@ pub fn finish(mut r: Resource, keep_origin: bool, keep_transformers: bool) -> Va
         }
     }
     if keep_transformers && !r.transformations.is_empty() {
-        let mut text = String::new();
-        let mut seen = Vec::new();
-        for t in &r.transformations {
-            if !seen.contains(t) {
-                seen.push(t.clone());
-                text.push_str(&format!("- configuredIn: kustomization.yaml\n  configuredBy:\n    apiVersion: builtin\n    kind: {t}\n"));
-            }
-        }
+        let text: String = r.transformations.concat();
         if let Some(Value::Mapping(a)) = r
             .metadata_mut()
             .entry("annotations".to_string())

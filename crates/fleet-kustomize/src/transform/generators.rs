@@ -250,10 +250,12 @@ fn generate_with(
     let mut r = Resource::new(value, &t.file);
     r.needs_hash = opts.disable_name_suffix_hash != Some(true);
     r.behavior = Behavior::parse(args.behavior.as_deref())?;
-    r.origin = Some(format!(
-        "configuredIn: {}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}Generator\n",
-        "kustomization.yaml"
-    ));
+    r.origin = t.wants_origin().then(|| {
+        format!(
+            "configuredIn: {}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}Generator\n",
+            t.rel_file()
+        )
+    });
     Ok(r)
 }
 
@@ -340,6 +342,9 @@ pub(crate) fn absorb(resmap: &mut ResMap, mut r: Resource) -> Result<()> {
                 }
             }
             r.previous = old.previous.clone();
+            if behavior == Behavior::Merge && old.origin.is_some() {
+                r.origin = old.origin.clone();
+            }
             r.needs_hash = old.needs_hash && r.needs_hash;
             r.behavior = Behavior::Create;
             resmap.replace(*i, r);

@@ -12,7 +12,6 @@ pub fn set_entries(
     resmap: &mut ResMap,
     pairs: &[(String, String)],
     specs: &[FieldSpec],
-    transformer: &str,
 ) -> Result<()> {
     if pairs.is_empty() {
         return Ok(());
@@ -21,7 +20,6 @@ pub fn set_entries(
     sorted.sort();
     for r in resmap.resources_mut() {
         let id = r.id();
-        let mut touched = false;
         for fs in specs {
             if !fs.matches(&id.group, &id.version, &id.kind) {
                 continue;
@@ -31,12 +29,8 @@ pub fn set_entries(
                 for (k, v) in &sorted {
                     m.insert(k.clone(), Value::String(v.clone()));
                 }
-                touched = true;
                 Ok(())
             })?;
-        }
-        if touched {
-            r.transformations.push(transformer.to_string());
         }
     }
     Ok(())
@@ -61,24 +55,14 @@ pub(crate) fn run_labels(t: &Target<'_>, ra: &mut Accumulator) -> Result<()> {
             }
         }
         let pairs: Vec<(String, String)> = label.pairs.clone().into_iter().collect();
-        set_entries(&mut ra.resmap, &pairs, &specs, "LabelTransformer")?;
+        set_entries(&mut ra.resmap, &pairs, &specs)?;
     }
     let pairs: Vec<(String, String)> = t.kust.common_labels.clone().into_iter().collect();
-    set_entries(
-        &mut ra.resmap,
-        &pairs,
-        &ra.config.common_labels,
-        "LabelTransformer",
-    )
+    set_entries(&mut ra.resmap, &pairs, &ra.config.common_labels)
 }
 
 /// Runs `commonAnnotations:`.
 pub(crate) fn run_annotations(t: &Target<'_>, ra: &mut Accumulator) -> Result<()> {
     let pairs: Vec<(String, String)> = t.kust.common_annotations.clone().into_iter().collect();
-    set_entries(
-        &mut ra.resmap,
-        &pairs,
-        &ra.config.common_annotations,
-        "AnnotationsTransformer",
-    )
+    set_entries(&mut ra.resmap, &pairs, &ra.config.common_annotations)
 }

@@ -113,7 +113,6 @@ fn apply_smp(
             if after != before {
                 r.previous.push(before);
             }
-            r.transformations.push("PatchTransformer".into());
             resmap.replace(i, r);
         }
     }
@@ -264,7 +263,6 @@ fn apply_json_to_selected(
         if r.id() != before {
             r.previous.push(before);
         }
-        r.transformations.push("PatchTransformer".into());
         resmap.replace(i, r);
     }
     Ok(())

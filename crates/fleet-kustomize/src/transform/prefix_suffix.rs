@@ -27,11 +27,9 @@ pub fn apply(resmap: &mut ResMap, prefix: &str, suffix: &str, specs: &[FieldSpec
         r.rename(&name);
         if !prefix.is_empty() {
             r.prefixes.push(prefix.to_string());
-            r.transformations.push("PrefixTransformer".into());
         }
         if !suffix.is_empty() {
             r.suffixes.push(suffix.to_string());
-            r.transformations.push("SuffixTransformer".into());
         }
     }
     resmap.reindex();
