@@ -234,6 +234,7 @@ impl<'a> Target<'a> {
             if ra.vars.iter().any(|x| x.name == v.name) {
                 return Err(Error::msg(format!("var '{}' already encountered", v.name)));
             }
+            transform::vars::bind(&mut ra.resmap, v)?;
             ra.vars.push(v.clone());
         }
         Ok(ra)

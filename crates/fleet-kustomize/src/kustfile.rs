@@ -334,7 +334,56 @@ impl Kustomization {
                 message,
             })?;
         k.fix_legacy_fields();
+        k.check(file)?;
         Ok(k)
+    }
+
+    /// kustomize's `EnforceFields` and schema checks.
+    fn check(&self, file: &str) -> Result<()> {
+        let bad = |message: String| Error::Kustomization {
+            file: file.to_string(),
+            message,
+        };
+        let api = self.api_version.as_deref().unwrap_or("");
+        match self.kind.as_deref().unwrap_or("") {
+            "" | "Kustomization" => {
+                if !api.is_empty() && api != "kustomize.config.k8s.io/v1beta1" {
+                    return Err(bad(
+                        "apiVersion for Kustomization should be kustomize.config.k8s.io/v1beta1"
+                            .into(),
+                    ));
+                }
+            }
+            "Component" => {
+                if !api.is_empty() && api != "kustomize.config.k8s.io/v1alpha1" {
+                    return Err(bad(
+                        "apiVersion for Component should be kustomize.config.k8s.io/v1alpha1"
+                            .into(),
+                    ));
+                }
+            }
+            other => {
+                return Err(bad(format!(
+                    "kind should be Kustomization or Component, not {other:?}"
+                )));
+            }
+        }
+        if let Some(openapi) = &self.open_api {
+            let version = openapi.get("version");
+            if version.is_some() && openapi.contains_key("path") {
+                return Err(bad(
+                    "builtin version and custom schema provided, cannot use both".into(),
+                ));
+            }
+            if let Some(v) = version
+                && !matches!(v.as_str(), "v1.21.2" | "default" | "")
+            {
+                return Err(bad(format!(
+                    "the specified OpenAPI version {v:?} is not built in; use v1.21.2 or a custom schema path"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Folds deprecated spellings into their current fields, as kustomize's

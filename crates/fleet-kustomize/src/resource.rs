@@ -190,6 +190,8 @@ pub struct Resource {
     pub prefixes: Vec<String>,
     /// Name suffixes applied, innermost first.
     pub suffixes: Vec<String>,
+    /// Vars (declared with `vars:`) whose value this resource supplies.
+    pub var_names: Vec<String>,
 }
 
 fn str_at<'a>(v: &'a Value, path: &[&str]) -> &'a str {
@@ -209,6 +211,7 @@ impl Resource {
             file: file.to_string(),
             prefixes: Vec::new(),
             suffixes: Vec::new(),
+            var_names: Vec::new(),
         }
     }
 

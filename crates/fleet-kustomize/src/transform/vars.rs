@@ -26,6 +26,54 @@ fn read_path<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
     Some(cur)
 }
 
+/// Binds a var to the one resource of the declaring kustomization it names
+/// (kustomize ties a var to its resource when the var is declared, so
+/// copies of a base elsewhere in the build do not make it ambiguous).
+pub fn bind(resmap: &mut ResMap, var: &Var) -> Result<()> {
+    let o = &var.objref;
+    let (g, v) = match o.api_version.as_deref() {
+        Some(av) => match av.split_once('/') {
+            Some((g, v)) => (g.to_string(), v.to_string()),
+            None => (String::new(), av.to_string()),
+        },
+        None => (
+            o.group.clone().unwrap_or_default(),
+            o.version.clone().unwrap_or_default(),
+        ),
+    };
+    let matches: Vec<usize> = resmap
+        .resources()
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            r.all_ids().any(|id| {
+                o.name.as_deref().is_none_or(|n| id.name == n)
+                    && o.kind.as_deref().is_none_or(|k| id.kind == k)
+                    && (g.is_empty() || id.group == g)
+                    && (v.is_empty() || id.version == v)
+                    && o.namespace.as_deref().is_none_or(|ns| {
+                        id.effective_namespace() == if ns.is_empty() { "default" } else { ns }
+                    })
+            })
+        })
+        .map(|(i, _)| i)
+        .collect();
+    match matches.as_slice() {
+        [i] => {
+            resmap.resources_mut()[*i].var_names.push(var.name.clone());
+            Ok(())
+        }
+        [] => Err(Error::msg(format!(
+            "var '{}' cannot be mapped to a field in the set of known resources",
+            var.name
+        ))),
+        _ => Err(Error::msg(format!(
+            "var '{}' matches more than one resource",
+            var.name
+        ))),
+    }
+}
+
 /// Replaces every `$(VAR)` in the var-reference fields.
 pub fn resolve(resmap: &mut ResMap, vars: &[Var], config: &TransformerConfig) -> Result<()> {
     if vars.is_empty() {
@@ -33,50 +81,16 @@ pub fn resolve(resmap: &mut ResMap, vars: &[Var], config: &TransformerConfig) ->
     }
     let mut values: Vec<(String, Value)> = Vec::new();
     for var in vars {
-        let o = &var.objref;
-        let (g, v) = match o.api_version.as_deref() {
-            Some(av) => match av.split_once('/') {
-                Some((g, v)) => (g.to_string(), v.to_string()),
-                None => (String::new(), av.to_string()),
-            },
-            None => (
-                o.group.clone().unwrap_or_default(),
-                o.version.clone().unwrap_or_default(),
-            ),
-        };
-        let matches: Vec<&crate::resource::Resource> = resmap
+        let r = resmap
             .resources()
             .iter()
-            .filter(|r| {
-                r.all_ids()
-                    .chain(std::iter::once(r.original_id()))
-                    .any(|id| {
-                        o.name.as_deref().is_none_or(|n| id.name == n)
-                            && o.kind.as_deref().is_none_or(|k| id.kind == k)
-                            && (g.is_empty() || id.group == g)
-                            && (v.is_empty() || id.version == v)
-                            && o.namespace.as_deref().is_none_or(|ns| {
-                                id.effective_namespace()
-                                    == if ns.is_empty() { "default" } else { ns }
-                            })
-                    })
-            })
-            .collect();
-        let r = match matches.as_slice() {
-            [one] => *one,
-            [] => {
-                return Err(Error::msg(format!(
+            .find(|r| r.var_names.contains(&var.name))
+            .ok_or_else(|| {
+                Error::msg(format!(
                     "var '{}' cannot be mapped to a field in the set of known resources",
                     var.name
-                )));
-            }
-            _ => {
-                return Err(Error::msg(format!(
-                    "var '{}' matches more than one resource",
-                    var.name
-                )));
-            }
-        };
+                ))
+            })?;
         let path = if var.fieldref.fieldpath.is_empty() {
             "metadata.name"
         } else {
