@@ -23,9 +23,32 @@ pub fn apply(value: &Value, patch: &json_patch::Patch, what: &str) -> Result<Val
     let mut json = value
         .to_json_value()
         .map_err(|e| Error::msg(e.to_string()))?;
-    json_patch::patch(&mut json, patch)
-        .map_err(|e| Error::msg(format!("applying JSON 6902 patch to {what}: {e}")))?;
+    for op in patch.iter() {
+        // kustomize's JSON patch library lets `replace` set a key its
+        // (existing) parent object lacks; the json-patch crate refuses it.
+        let op = match op {
+            json_patch::PatchOperation::Replace(r) if replaces_missing_key(&json, &r.path) => {
+                json_patch::PatchOperation::Add(json_patch::AddOperation {
+                    path: r.path.clone(),
+                    value: r.value.clone(),
+                })
+            }
+            other => other.clone(),
+        };
+        json_patch::patch(&mut json, &[op])
+            .map_err(|e| Error::msg(format!("applying JSON 6902 patch to {what}: {e}")))?;
+    }
     Ok(from_go_json(json))
+}
+
+fn replaces_missing_key(doc: &serde_json::Value, path: &json_patch::jsonptr::PointerBuf) -> bool {
+    let text = path.as_str();
+    let Some(i) = text.rfind('/') else {
+        return false;
+    };
+    let parent = &text[..i];
+    let key = text[i + 1..].replace("~1", "/").replace("~0", "~");
+    matches!(doc.pointer(parent), Some(serde_json::Value::Object(m)) if !m.contains_key(&key))
 }
 
 /// Converts JSON back the way Go's `map[string]interface{}` round trip does.

@@ -170,7 +170,9 @@ fn refine(value: &Value, opts: Option<&Options>) -> Result<Value> {
             o.index
         )));
     }
-    Ok(Value::String(parts[o.index as usize].to_string()))
+    // kustomize builds the part as an untagged scalar, so it reads back by
+    // its content (`1.25` becomes a number).
+    Ok(fleet_model::yaml::plain_scalar(parts[o.index as usize]))
 }
 
 fn set_at(

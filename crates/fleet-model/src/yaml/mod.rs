@@ -23,6 +23,18 @@ mod scalar;
 mod write;
 
 pub use read::{Document, Limits, YamlError, parse_documents, parse_documents_with, parse_one};
+
+/// The value a plain (unquoted, untagged) scalar with this text reads as:
+/// null, boolean, number or string.
+///
+/// ```
+/// use fleet_model::{Value, yaml::plain_scalar};
+/// assert!(matches!(plain_scalar("1.25"), Value::Number(_)));
+/// assert_eq!(plain_scalar("v1"), Value::String("v1".into()));
+/// ```
+pub fn plain_scalar(text: &str) -> crate::Value {
+    scalar::resolve_plain(text)
+}
 pub use write::{
     WriteOptions, natural_cmp, to_string, to_string_documents, to_string_documents_with,
     to_string_with,

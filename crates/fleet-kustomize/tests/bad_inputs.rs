@@ -1,0 +1,253 @@
+//! Bad input: every case is a typed error naming the file (or what to fix),
+//! never a panic and never partial output.
+
+use fleet_kustomize::fs::MemFs;
+use fleet_kustomize::{BuildOptions, LoadRestrictor, build};
+
+fn err(files: &[(&str, &str)], dir: &str) -> String {
+    let mut fs = MemFs::default();
+    for (p, c) in files {
+        fs.add(p, *c);
+    }
+    match build(&fs, dir, &BuildOptions::default()) {
+        Ok(set) => panic!("expected an error, got:\n{}", set.to_yaml()),
+        Err(e) => e.to_string(),
+    }
+}
+
+const CM: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n";
+
+#[test]
+fn missing_resource_file_is_named() {
+    let e = err(
+        &[("/k/kustomization.yaml", "resources: [nope.yaml]\n")],
+        "/k",
+    );
+    assert!(
+        e.contains("/k/nope.yaml") && e.contains("no such file"),
+        "{e}"
+    );
+}
+
+#[test]
+fn duplicate_ids_are_refused() {
+    let e = err(
+        &[
+            ("/k/kustomization.yaml", "resources: [a.yaml, b.yaml]\n"),
+            ("/k/a.yaml", CM),
+            ("/k/b.yaml", CM),
+        ],
+        "/k",
+    );
+    assert!(
+        e.contains("already registered id") && e.contains("ConfigMap"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_patch_that_matches_nothing_is_refused() {
+    let e = err(
+        &[
+            (
+                "/k/kustomization.yaml",
+                "resources: [a.yaml]\npatchesStrategicMerge: [p.yaml]\n",
+            ),
+            ("/k/a.yaml", CM),
+            (
+                "/k/p.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n",
+            ),
+        ],
+        "/k",
+    );
+    assert!(
+        e.contains("/k/p.yaml") && e.contains("failed to find unique target"),
+        "{e}"
+    );
+}
+
+#[test]
+fn invalid_yaml_names_file_and_line() {
+    let e = err(
+        &[
+            ("/k/kustomization.yaml", "resources: [a.yaml]\n"),
+            ("/k/a.yaml", "apiVersion: v1\nkind: [ConfigMap\n"),
+        ],
+        "/k",
+    );
+    assert!(
+        e.starts_with("/k/a.yaml:") && e.contains("invalid YAML"),
+        "{e}"
+    );
+}
+
+#[test]
+fn invalid_kustomization_field_is_named() {
+    let e = err(
+        &[(
+            "/k/kustomization.yaml",
+            "resources: [a.yaml]\nnamePrefixx: x-\n",
+        )],
+        "/k",
+    );
+    assert!(
+        e.contains("/k/kustomization.yaml") && e.contains("namePrefixx"),
+        "{e}"
+    );
+}
+
+#[test]
+fn kustomizations_that_include_themselves_are_a_cycle() {
+    let e = err(
+        &[
+            ("/a/kustomization.yaml", "resources: [../b]\n"),
+            ("/b/kustomization.yaml", "resources: [../a]\n"),
+        ],
+        "/a",
+    );
+    assert!(e.contains("cycle"), "{e}");
+}
+
+#[test]
+fn files_outside_the_root_are_refused_by_default_and_allowed_without_restrictions() {
+    let files = [
+        ("/k/kustomization.yaml", "resources: [../secret.yaml]\n"),
+        ("/secret.yaml", CM),
+    ];
+    let e = err(&files, "/k");
+    assert!(
+        e.contains("security") && e.contains("/secret.yaml") && e.contains("LoadRestrictionsNone"),
+        "{e}"
+    );
+    let mut fs = MemFs::default();
+    for (p, c) in files {
+        fs.add(p, c);
+    }
+    let opts = BuildOptions {
+        load_restrictor: LoadRestrictor::None,
+    };
+    assert!(build(&fs, "/k", &opts).is_ok());
+}
+
+#[test]
+fn alias_bombs_are_refused() {
+    let mut bomb = String::from(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bomb\ndata:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n",
+    );
+    for i in 1..10 {
+        let p = i - 1;
+        bomb.push_str(&format!(
+            "  a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
+    }
+    let e = err(
+        &[
+            ("/k/kustomization.yaml", "resources: [bomb.yaml]\n"),
+            ("/k/bomb.yaml", &bomb),
+        ],
+        "/k",
+    );
+    assert!(
+        e.contains("/k/bomb.yaml") && e.contains("alias bomb"),
+        "{e}"
+    );
+}
+
+#[test]
+fn deeply_nested_documents_are_refused() {
+    let deep = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: deep\ndata: {}{}\n",
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    let e = err(
+        &[
+            ("/k/kustomization.yaml", "resources: [deep.yaml]\n"),
+            ("/k/deep.yaml", &deep),
+        ],
+        "/k",
+    );
+    assert!(
+        e.contains("/k/deep.yaml")
+            && (e.contains("nesting deeper") || e.contains("recursion limit")),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_base_without_kustomization_is_named() {
+    let e = err(
+        &[
+            ("/k/kustomization.yaml", "resources: [../base]\n"),
+            ("/base/a.yaml", CM),
+        ],
+        "/k",
+    );
+    assert!(
+        e.contains("unable to find one of 'kustomization.yaml'") && e.contains("/base"),
+        "{e}"
+    );
+}
+
+#[test]
+fn resources_without_names_are_refused() {
+    let e = err(
+        &[
+            ("/k/kustomization.yaml", "resources: [a.yaml]\n"),
+            (
+                "/k/a.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n",
+            ),
+        ],
+        "/k",
+    );
+    assert!(
+        e.contains("/k/a.yaml:1") && e.contains("metadata.name"),
+        "{e}"
+    );
+}
+
+#[test]
+fn json_patch_without_target_is_refused() {
+    let e = err(
+        &[
+            (
+                "/k/kustomization.yaml",
+                "resources: [a.yaml]\npatches:\n- patch: |-\n    - op: remove\n      path: /data\n",
+            ),
+            ("/k/a.yaml", CM),
+        ],
+        "/k",
+    );
+    assert!(e.contains("must specify a target"), "{e}");
+}
+
+#[test]
+fn plugins_that_run_programs_are_refused() {
+    let e = err(
+        &[(
+            "/k/kustomization.yaml",
+            "transformers:\n- |-\n  apiVersion: someteam.example.com/v1\n  kind: Chmod\n  metadata:\n    name: x\n",
+        )],
+        "/k",
+    );
+    assert!(e.contains("not a kustomize built-in"), "{e}");
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinks_escaping_the_root_are_refused() {
+    use fleet_kustomize::fs::DiskFs;
+    let tmp = std::env::temp_dir().join(format!("fleet-symlink-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let k = tmp.join("k");
+    std::fs::create_dir_all(&k).unwrap_or_default();
+    std::fs::write(tmp.join("outside.yaml"), CM).unwrap_or_default();
+    std::fs::write(k.join("kustomization.yaml"), "resources: [inside.yaml]\n").unwrap_or_default();
+    std::os::unix::fs::symlink(tmp.join("outside.yaml"), k.join("inside.yaml")).unwrap_or_default();
+    let result = build(&DiskFs, &k.to_string_lossy(), &BuildOptions::default());
+    let _ = std::fs::remove_dir_all(&tmp);
+    let e = result.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(e.contains("security"), "{e}");
+}
