@@ -5,6 +5,10 @@
 //! - `conformance kustomize [--record]`: runs the kustomize corpus against
 //!   `fleet build`; fails below the recorded pass count (`--record` raises it).
 
+//! - `bench kustomize [--scales 10,100,500] [--repeats N] [--no-kubectl]`:
+//!   fleet build against kubectl kustomize on a generated fleet.
+
+mod bench;
 mod conformance;
 
 use anyhow::{Context, Result, bail};
@@ -25,6 +29,21 @@ enum Task {
         /// Compare with the committed files instead of writing them.
         #[arg(long)]
         check: bool,
+    },
+    /// Benchmark fleet against the reference tool on generated input.
+    Bench {
+        /// What to benchmark.
+        #[arg(value_parser = ["kustomize"])]
+        what: String,
+        /// Fleet sizes (clusters) for the whole-fleet build.
+        #[arg(long, value_delimiter = ',', default_value = "10,100,500")]
+        scales: Vec<usize>,
+        /// Repetitions per measurement (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        repeats: usize,
+        /// Skip kubectl kustomize.
+        #[arg(long)]
+        no_kubectl: bool,
     },
     /// Run a conformance corpus from ../shared/conformance.
     Conformance {
@@ -51,6 +70,12 @@ fn main() -> Result<()> {
         Task::Conformance { corpus: _, record } => {
             conformance::kustomize(&workspace_root(), record)
         }
+        Task::Bench {
+            what: _,
+            scales,
+            repeats,
+            no_kubectl,
+        } => bench::kustomize(&workspace_root(), &scales, repeats.max(1), !no_kubectl),
     }
 }
 

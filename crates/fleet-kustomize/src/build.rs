@@ -3,12 +3,13 @@
 //! references, vars, local-config removal, sorting).
 
 use crate::error::{Error, Result};
-use crate::fieldspec::{TransformerConfig, default_config, parse_config};
+use crate::fieldspec::{TransformerConfig, parse_config, shared_default_config};
 use crate::fs::{self, FileSystem};
 use crate::kustfile::{FILE_NAMES, Kustomization, Var};
 use crate::resource::{Behavior, ResMap, Resource};
 use crate::transform;
 use fleet_model::Value;
+use std::sync::Arc;
 
 /// kustomize's `--load-restrictor`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -31,7 +32,7 @@ pub struct BuildOptions {
 #[derive(Debug, Clone)]
 pub(crate) struct Accumulator {
     pub resmap: ResMap,
-    pub config: TransformerConfig,
+    pub config: Arc<TransformerConfig>,
     pub vars: Vec<Var>,
 }
 
@@ -209,7 +210,7 @@ impl<'a> Target<'a> {
             Some(ra) => ra,
             None => Accumulator {
                 resmap: ResMap::new(),
-                config: default_config()?,
+                config: shared_default_config()?,
                 vars: Vec::new(),
             },
         };
@@ -217,12 +218,12 @@ impl<'a> Target<'a> {
         for c in &self.kust.configurations {
             let text = self.read(c)?;
             let cfg = parse_config(&text, &fs::join(&self.dir, c))?;
-            ra.config.merge_user(&cfg);
+            Arc::make_mut(&mut ra.config).merge_user(&cfg);
         }
         for c in &self.kust.crds {
             let text = self.read(c)?;
             let cfg = transform::crds::config_from_crds(&text, &fs::join(&self.dir, c))?;
-            ra.config.merge(&cfg);
+            Arc::make_mut(&mut ra.config).merge(&cfg);
         }
         transform::generators::run(self, &mut ra)?;
         for c in &self.kust.components {
@@ -257,7 +258,7 @@ impl<'a> Target<'a> {
                     ra,
                     Accumulator {
                         resmap: ResMap::new(),
-                        config: TransformerConfig::default(),
+                        config: Arc::new(TransformerConfig::default()),
                         vars: Vec::new(),
                     },
                 );
@@ -315,7 +316,9 @@ impl<'a> Target<'a> {
             ra.resmap
                 .append_all(sub_ra.resmap)
                 .map_err(|e| in_file(e, &sub.file))?;
-            ra.config.merge(&sub_ra.config);
+            if !Arc::ptr_eq(&ra.config, &sub_ra.config) {
+                Arc::make_mut(&mut ra.config).merge(&sub_ra.config);
+            }
             for v in sub_ra.vars {
                 if ra.vars.iter().any(|x| x.name == v.name) {
                     return Err(Error::msg(format!("var '{}' already encountered", v.name)));

@@ -7,7 +7,7 @@ use fleet_model::{Mapping, Value};
 use serde::Deserialize;
 
 /// One field of (optionally) one group/version/kind.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq, Hash)]
 #[serde(rename_all = "camelCase")]
 pub struct FieldSpec {
     /// API group to match; any when empty.
@@ -82,13 +82,19 @@ pub fn visit(
     create: Create,
     set: &mut dyn FnMut(&mut Value) -> Result<()>,
 ) -> Result<()> {
-    let segments = fs.segments();
-    visit_at(obj, &segments, fs.create, create, set)
+    if fs.path.contains('\\') {
+        let owned = fs.segments();
+        let segments: Vec<&str> = owned.iter().map(String::as_str).collect();
+        visit_at(obj, &segments, fs.create, create, set)
+    } else {
+        let segments: Vec<&str> = fs.path.split('/').filter(|s| !s.is_empty()).collect();
+        visit_at(obj, &segments, fs.create, create, set)
+    }
 }
 
 fn visit_at(
     node: &mut Value,
-    path: &[String],
+    path: &[&str],
     may_create: bool,
     create: Create,
     set: &mut dyn FnMut(&mut Value) -> Result<()>,
@@ -108,7 +114,7 @@ fn visit_at(
         Value::Mapping(map) => {
             let (name, is_seq) = match first.strip_suffix("[]") {
                 Some(n) => (n, true),
-                None => (first.as_str(), false),
+                None => (*first, false),
             };
             if name.is_empty() {
                 return Err(Error::msg("cannot set or create an empty field name"));
@@ -238,30 +244,85 @@ const METADATA_LABELS: &str = r"
 ";
 
 /// The default configuration, transcribed from kustomize v5's built-in
-/// field specs (`api/konfig/builtinpluginconsts`); parsed once per process.
+/// field specs (`api/konfig/builtinpluginconsts`, kept in
+/// `defaults/fieldspecs.tsv`); parsed once per process.
 pub fn default_config() -> Result<TransformerConfig> {
-    static DEFAULT: std::sync::OnceLock<std::result::Result<TransformerConfig, String>> =
-        std::sync::OnceLock::new();
+    shared_default_config().map(|c| (*c).clone())
+}
+
+/// The default configuration, shared (cloning it per kustomization was a
+/// measurable share of a build).
+pub fn shared_default_config() -> Result<std::sync::Arc<TransformerConfig>> {
+    static DEFAULT: std::sync::OnceLock<
+        std::result::Result<std::sync::Arc<TransformerConfig>, String>,
+    > = std::sync::OnceLock::new();
     DEFAULT
-        .get_or_init(|| parse_default_config().map_err(|e| e.to_string()))
+        .get_or_init(|| {
+            parse_default_config()
+                .map(std::sync::Arc::new)
+                .map_err(|e| e.to_string())
+        })
         .clone()
         .map_err(Error::Other)
 }
 
 fn parse_default_config() -> Result<TransformerConfig> {
-    let text = format!(
-        "{}\ncommonLabels:\n{}{}\n{}\n{}\n{}\n{}\n{}\n{}\n",
-        include_str!("defaults/nameprefix.yaml"),
-        include_str!("defaults/commonlabels.yaml"),
-        METADATA_LABELS,
-        include_str!("defaults/commonannotations.yaml"),
-        include_str!("defaults/namespace.yaml"),
-        include_str!("defaults/varreference.yaml"),
-        include_str!("defaults/namereference.yaml"),
-        include_str!("defaults/images.yaml"),
-        include_str!("defaults/replicas.yaml"),
-    );
-    parse_config(&text, "built-in transformer configuration")
+    let bad =
+        |n: usize, why: &str| Error::msg(format!("built-in field specs, line {}: {why}", n + 1));
+    let mut cfg = TransformerConfig::default();
+    for (n, line) in include_str!("defaults/fieldspecs.tsv").lines().enumerate() {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let cols: Vec<&str> = line.split('\t').collect();
+        let [section, referred, group, version, kind, path, flags] = cols.as_slice() else {
+            return Err(bad(n, "expected 7 tab-separated columns"));
+        };
+        let spec = FieldSpec {
+            group: group.to_string(),
+            version: version.to_string(),
+            kind: kind.to_string(),
+            path: path.to_string(),
+            create: flags.split(',').any(|f| f == "create"),
+            skip: flags.split(',').any(|f| f == "skip"),
+        };
+        let list = match *section {
+            "namePrefix" => &mut cfg.name_prefix,
+            "commonLabels" => &mut cfg.common_labels,
+            "commonAnnotations" => &mut cfg.common_annotations,
+            "namespace" => &mut cfg.namespace,
+            "varReference" => &mut cfg.var_reference,
+            "images" => &mut cfg.images,
+            "replicas" => &mut cfg.replicas,
+            "nameReference" => {
+                // group/version/kind; the group may itself contain a slash.
+                let mut parts = referred.rsplitn(3, '/');
+                let (Some(rkind), Some(rversion), Some(rgroup)) =
+                    (parts.next(), parts.next(), parts.next())
+                else {
+                    return Err(bad(n, "the referred kind must be group/version/kind"));
+                };
+                match cfg
+                    .name_reference
+                    .iter_mut()
+                    .find(|b| b.kind == rkind && b.group == rgroup && b.version == rversion)
+                {
+                    Some(b) => b.field_specs.push(spec),
+                    None => cfg.name_reference.push(NameBackRef {
+                        group: rgroup.to_string(),
+                        version: rversion.to_string(),
+                        kind: rkind.to_string(),
+                        field_specs: vec![spec],
+                    }),
+                }
+                continue;
+            }
+            other => return Err(bad(n, &format!("unknown section {other:?}"))),
+        };
+        list.push(spec);
+    }
+    cfg.name_suffix = cfg.name_prefix.clone();
+    Ok(cfg)
 }
 
 /// The field specs `labels` uses without `includeSelectors`: metadata labels only.
@@ -295,30 +356,103 @@ fn parse_yaml_as<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Resu
 }
 
 /// Parses a transformer configuration file (`configurations:` entries).
+///
+/// The tree is read directly rather than through serde: the built-in
+/// configuration is parsed at every process start, and this is most of
+/// the cost of a small build otherwise.
 pub fn parse_config(text: &str, file: &str) -> Result<TransformerConfig> {
     let v = fleet_model::yaml::parse_one(text).map_err(|e| Error::Yaml {
         file: file.to_string(),
         source: e,
     })?;
-    if v.is_null() {
-        return Ok(TransformerConfig::default());
-    }
-    let json = v.to_json_value().map_err(|e| Error::msg(e.to_string()))?;
-    // nameSuffix shares namePrefix's rules unless given.
-    let mut cfg: TransformerConfig =
-        serde_json::from_value(json).map_err(|e| Error::Kustomization {
-            file: file.to_string(),
-            message: format!("invalid transformer configuration: {e}"),
-        })?;
-    if cfg.name_suffix.is_empty() && file == "built-in transformer configuration" {
-        cfg.name_suffix = cfg.name_prefix.clone();
+    let bad = |message: String| Error::Kustomization {
+        file: file.to_string(),
+        message: format!("invalid transformer configuration: {message}"),
+    };
+    let mut cfg = TransformerConfig::default();
+    let Some(root) = v.as_mapping() else {
+        return if v.is_null() {
+            Ok(cfg)
+        } else {
+            Err(bad(format!(
+                "expected a mapping, found a {}",
+                v.type_name()
+            )))
+        };
+    };
+    for (key, value) in root {
+        let target = match key.as_str() {
+            "namePrefix" => &mut cfg.name_prefix,
+            "nameSuffix" => &mut cfg.name_suffix,
+            "namespace" => &mut cfg.namespace,
+            "commonLabels" => &mut cfg.common_labels,
+            "labels" => &mut cfg.labels,
+            "commonAnnotations" => &mut cfg.common_annotations,
+            "varReference" => &mut cfg.var_reference,
+            "images" => &mut cfg.images,
+            "replicas" => &mut cfg.replicas,
+            "nameReference" => {
+                for item in value.as_sequence().unwrap_or(&[]) {
+                    let text_of = |k: &str| {
+                        item.get(k)
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_string()
+                    };
+                    cfg.name_reference.push(NameBackRef {
+                        group: text_of("group"),
+                        version: text_of("version"),
+                        kind: text_of("kind"),
+                        field_specs: field_specs(item.get("fieldSpecs")).map_err(&bad)?,
+                    });
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        target.extend(field_specs(Some(value)).map_err(&bad)?);
     }
     Ok(cfg)
 }
 
+fn field_specs(v: Option<&Value>) -> std::result::Result<Vec<FieldSpec>, String> {
+    let Some(v) = v else { return Ok(Vec::new()) };
+    if v.is_null() {
+        return Ok(Vec::new());
+    }
+    let items = v
+        .as_sequence()
+        .ok_or_else(|| format!("expected a list of field specs, found a {}", v.type_name()))?;
+    items
+        .iter()
+        .map(|item| {
+            let m = item.as_mapping().ok_or_else(|| {
+                format!(
+                    "a field spec must be a mapping, found a {}",
+                    item.type_name()
+                )
+            })?;
+            let text_of = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            let flag = |k: &str| m.get(k).and_then(Value::as_bool).unwrap_or(false);
+            Ok(FieldSpec {
+                group: text_of("group"),
+                version: text_of("version"),
+                kind: text_of("kind"),
+                path: text_of("path"),
+                create: flag("create"),
+                skip: flag("skip"),
+            })
+        })
+        .collect()
+}
+
 fn merge_specs(into: &mut Vec<FieldSpec>, from: &[FieldSpec]) {
+    if from.is_empty() || into.as_slice() == from {
+        return;
+    }
+    let mut seen: std::collections::HashSet<FieldSpec> = into.iter().cloned().collect();
     for fs in from {
-        if !into.contains(fs) {
+        if seen.insert(fs.clone()) {
             into.push(fs.clone());
         }
     }

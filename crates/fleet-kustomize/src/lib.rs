@@ -50,9 +50,7 @@ impl ResourceSet {
     pub fn to_json(&self) -> std::result::Result<String, fleet_model::value::NonFiniteNumber> {
         let mut out = String::new();
         for r in &self.resources {
-            out.push_str(&fleet_model::json::to_string_pretty(
-                &output::normalize_numbers(r),
-            )?);
+            out.push_str(&fleet_model::json::to_string_pretty(r)?);
             out.push('\n');
         }
         Ok(out)

@@ -11,23 +11,19 @@ use fleet_model::value::NumberKind;
 use fleet_model::yaml::{WriteOptions, to_string_documents_with};
 use fleet_model::{Number, Value};
 
-/// Renders resources as kustomize's YAML stream.
+/// Renders resources (already passed through [`normalize_numbers`]) as
+/// kustomize's YAML stream.
 pub fn to_yaml(resources: &[Value]) -> String {
-    let normalized: Vec<Value> = resources.iter().map(normalize_numbers).collect();
-    to_string_documents_with(&normalized, WriteOptions::kustomize())
+    to_string_documents_with(resources, WriteOptions::kustomize())
 }
 
-/// Numbers as they come out of Go's JSON round trip.
-pub fn normalize_numbers(v: &Value) -> Value {
+/// Rewrites numbers, in place, as they come out of Go's JSON round trip.
+pub fn normalize_numbers(v: &mut Value) {
     match v {
-        Value::Number(n) => Value::Number(go_number(n)),
-        Value::Sequence(items) => Value::Sequence(items.iter().map(normalize_numbers).collect()),
-        Value::Mapping(m) => Value::Mapping(
-            m.iter()
-                .map(|(k, v)| (k.clone(), normalize_numbers(v)))
-                .collect(),
-        ),
-        other => other.clone(),
+        Value::Number(n) => *n = go_number(n),
+        Value::Sequence(items) => items.iter_mut().for_each(normalize_numbers),
+        Value::Mapping(m) => m.values_mut().for_each(normalize_numbers),
+        _ => {}
     }
 }
 

@@ -406,10 +406,36 @@ impl ResMap {
         Ok(())
     }
 
-    /// Replaces the resource at `i`.
+    /// Replaces the resource at `i`, updating the index for its id only.
     pub fn replace(&mut self, i: usize, r: Resource) {
+        let old = index_key(&self.resources[i].id());
+        if let Some(v) = self.index.get_mut(&old) {
+            v.retain(|&x| x != i);
+            if v.is_empty() {
+                self.index.remove(&old);
+            }
+        }
+        let new = index_key(&r.id());
+        let slot = self.index.entry(new).or_default();
+        slot.push(i);
+        slot.sort_unstable();
         self.resources[i] = r;
-        self.reindex();
+    }
+
+    /// Puts back the resource taken out of slot `i` (with `std::mem::replace`),
+    /// whose id was the id the index holds for `i` before it was taken.
+    pub fn replace_moved(&mut self, i: usize, r: Resource) {
+        let new = index_key(&r.id());
+        if !self.index.get(&new).is_some_and(|v| v.contains(&i)) {
+            self.index.retain(|_, v| {
+                v.retain(|&x| x != i);
+                !v.is_empty()
+            });
+            let slot = self.index.entry(new).or_default();
+            slot.push(i);
+            slot.sort_unstable();
+        }
+        self.resources[i] = r;
     }
 
     /// Keeps only the resources for which `keep` is true.

@@ -169,13 +169,25 @@ fn format_float(f: f64) -> String {
 /// yaml.v3 removed the underscores: sign, then `0x`, `0o`, `0b`, a leading `0`
 /// for octal, or decimal; the result must fit in `i64` or `u64`.
 fn parse_int(text: &str) -> Option<i128> {
-    let plain: String = text.chars().filter(|&c| c != '_').collect();
+    let owned;
+    let plain: &str = if text.contains('_') {
+        owned = text.replace('_', "");
+        &owned
+    } else {
+        text
+    };
     let (neg, body) = match plain.as_bytes().first() {
         Some(b'-') => (true, &plain[1..]),
         Some(b'+') => (false, &plain[1..]),
-        _ => (false, plain.as_str()),
+        _ => (false, plain),
     };
-    let lower = body.to_ascii_lowercase();
+    let lower_owned;
+    let lower: &str = if body.bytes().any(|b| b.is_ascii_uppercase()) {
+        lower_owned = body.to_ascii_lowercase();
+        &lower_owned
+    } else {
+        body
+    };
     let (radix, digits) = if let Some(d) = lower.strip_prefix("0x") {
         (16, d)
     } else if let Some(d) = lower.strip_prefix("0o") {
@@ -185,7 +197,7 @@ fn parse_int(text: &str) -> Option<i128> {
     } else if lower.len() > 1 && lower.starts_with('0') {
         (8, &lower[1..])
     } else {
-        (10, lower.as_str())
+        (10, lower)
     };
     if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
         return None;
@@ -223,8 +235,14 @@ pub(crate) fn classify_number(text: &str) -> Option<NumberKind> {
     if parse_int(text).is_some() {
         return Some(NumberKind::Int);
     }
-    let plain: String = text.chars().filter(|&c| c != '_').collect();
-    let body = plain.strip_prefix(['-', '+']).unwrap_or(&plain);
+    let owned;
+    let plain: &str = if text.contains('_') {
+        owned = text.replace('_', "");
+        &owned
+    } else {
+        text
+    };
+    let body = plain.strip_prefix(['-', '+']).unwrap_or(plain);
     let (mantissa, exponent) = match body.find(['e', 'E']) {
         Some(i) => (&body[..i], Some(&body[i + 1..])),
         None => (body, None),

@@ -53,5 +53,9 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         Format::Json => set.to_json()?,
     };
     std::io::stdout().lock().write_all(text.as_bytes())?;
+    // The process ends here: let the OS reclaim the tree instead of freeing
+    // every node (a tenth of a large build's time).
+    std::mem::forget(set);
+    std::mem::forget(text);
     Ok(ExitCode::SUCCESS)
 }

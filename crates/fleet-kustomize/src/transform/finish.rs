@@ -35,6 +35,7 @@ pub fn finish(mut r: Resource, keep_origin: bool, keep_transformers: bool) -> Va
         }
     }
     normalize_annotations(&mut r.value);
+    crate::output::normalize_numbers(&mut r.value);
     r.value
 }
 

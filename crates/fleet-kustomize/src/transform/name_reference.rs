@@ -60,9 +60,28 @@ pub fn fix(resmap: &mut ResMap, config: &TransformerConfig) -> Result<()> {
             }
         }
     }
+    // kind, name, prefixes and suffixes -> candidates: resolves references
+    // between copies of one base (a fleet's clusters) without scanning them all.
+    let mut by_signature: HashMap<(&str, &str, String), Vec<usize>> = HashMap::new();
+    for (i, c) in candidates.iter().enumerate() {
+        let sig = signature(&c.prefixes, &c.suffixes);
+        let mut seen: Vec<(&str, &str)> = Vec::new();
+        for id in &c.before {
+            let key = (id.kind.as_str(), id.name.as_str());
+            if !seen.contains(&key) {
+                seen.push(key);
+                by_signature
+                    .entry((key.0, key.1, sig.clone()))
+                    .or_default()
+                    .push(i);
+            }
+        }
+    }
     let mut resources = std::mem::take(resmap).into_resources();
     for referrer in resources.iter_mut() {
         let rid = referrer.id();
+        let role_ref = role_ref_hint(&referrer.value);
+        let sig = signature(&referrer.prefixes, &referrer.suffixes);
         for backref in &config.name_reference {
             for fs in &backref.field_specs {
                 if !fs.matches(&rid.group, &rid.version, &rid.kind) {
@@ -75,9 +94,11 @@ pub fn fix(resmap: &mut ResMap, config: &TransformerConfig) -> Result<()> {
                 let ctx = Lookup {
                     candidates: &candidates,
                     by_name: &by_name,
+                    by_signature: &by_signature,
+                    signature: &sig,
                     backref,
                     referrer: &rid,
-                    referrer_value: referrer.value.clone(),
+                    role_ref: role_ref.as_ref(),
                     prefixes: &referrer.prefixes,
                     suffixes: &referrer.suffixes,
                 };
@@ -100,10 +121,28 @@ struct Lookup<'a> {
     candidates: &'a [Candidate],
     by_name: &'a HashMap<(&'a str, &'a str), Vec<usize>>,
     backref: &'a NameBackRef,
+    by_signature: &'a HashMap<(&'a str, &'a str, String), Vec<usize>>,
+    signature: &'a str,
     referrer: &'a ResId,
-    referrer_value: Value,
+    role_ref: Option<&'a (String, String)>,
     prefixes: &'a [String],
     suffixes: &'a [String],
+}
+
+fn signature(prefixes: &[String], suffixes: &[String]) -> String {
+    format!("{}\u{0}{}", prefixes.join("\u{1}"), suffixes.join("\u{1}"))
+}
+
+/// The kind and group a RoleBinding's `roleRef` names.
+fn role_ref_hint(v: &Value) -> Option<(String, String)> {
+    let rr = v.get("roleRef")?;
+    let kind = rr.get("kind").and_then(Value::as_str)?.to_string();
+    let group = rr
+        .get("apiGroup")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    Some((group, kind))
 }
 
 /// kustomize's `SameEndingSubSlice`: the shorter list is the tail of the longer.
@@ -123,9 +162,18 @@ impl Lookup<'_> {
         namespace: Option<&str>,
         kind_hint: Option<(&str, &str)>,
     ) -> Result<Option<&Candidate>> {
-        let Some(ids) = self.by_name.get(&(self.backref.kind.as_str(), name)) else {
+        let Some(mut ids) = self.by_name.get(&(self.backref.kind.as_str(), name)) else {
             return Ok(None);
         };
+        if ids.len() > 16
+            && let Some(same) = self.by_signature.get(&(
+                self.backref.kind.as_str(),
+                name,
+                self.signature.to_string(),
+            ))
+        {
+            ids = same;
+        }
         let referrer_clustered = is_cluster_scoped(&self.referrer.group, &self.referrer.kind);
         let mut found: Vec<&Candidate> = Vec::new();
         for &i in ids {
@@ -215,21 +263,10 @@ impl Lookup<'_> {
         }
     }
 
-    fn role_ref_hint(&self) -> Option<(String, String)> {
-        let rr = self.referrer_value.get("roleRef")?;
-        let kind = rr.get("kind").and_then(Value::as_str)?.to_string();
-        let group = rr
-            .get("apiGroup")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        Some((group, kind))
-    }
-
     fn update(&self, node: &mut Value) -> Result<()> {
         match node {
             Value::String(name) => {
-                let hint = self.role_ref_hint();
+                let hint = self.role_ref;
                 let is_role_ref = matches!(
                     self.referrer.kind.as_str(),
                     "RoleBinding" | "ClusterRoleBinding"

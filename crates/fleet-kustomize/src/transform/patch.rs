@@ -73,8 +73,7 @@ fn apply_smp(
     allow_name_change: bool,
     allow_kind_change: bool,
 ) -> Result<()> {
-    let target = resmap.resources()[i].clone();
-    let before = target.id();
+    let before = resmap.resources()[i].id();
     let mut patch_value = patch.value.clone();
     // A targeted patch takes the target's identity unless it is meant to rename it.
     {
@@ -98,7 +97,8 @@ fn apply_smp(
         }
     }
     let ctx = Context::for_group(&before.group);
-    match smp::merge(Some(target.value.clone()), patch_value, ctx) {
+    let dest = std::mem::take(&mut resmap.resources_mut()[i].value);
+    match smp::merge(Some(dest), patch_value, ctx) {
         Merged::Deleted => {
             let mut n = 0;
             resmap.retain(|_| {
@@ -107,13 +107,15 @@ fn apply_smp(
             });
         }
         Merged::Value(v) => {
-            let mut r = target;
+            let mut r = std::mem::replace(
+                &mut resmap.resources_mut()[i],
+                Resource::new(Value::Null, ""),
+            );
             r.value = v;
-            let after = r.id();
-            if after != before {
+            if r.id() != before {
                 r.previous.push(before);
             }
-            resmap.replace(i, r);
+            resmap.replace_moved(i, r);
         }
     }
     Ok(())

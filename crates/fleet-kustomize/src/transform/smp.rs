@@ -188,7 +188,7 @@ fn merge_mapping(dm: &mut Mapping, pm: Mapping, ctx: Context<'_>) {
             field: &k,
             parent: ctx.field,
         };
-        let existing = dm.get(&k).cloned();
+        let existing = dm.get_mut(&k).map(std::mem::take);
         match merge(existing, pv, child) {
             Merged::Deleted => {
                 dm.shift_remove(&k);

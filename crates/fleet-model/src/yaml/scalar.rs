@@ -60,10 +60,12 @@ pub(crate) fn is_printable(c: char) -> bool {
 /// than this string (go-yaml v3 also quotes YAML 1.1 booleans, base-60
 /// numbers and timestamps so older readers do not misread them).
 fn reads_as_other_type(s: &str) -> bool {
-    !matches!(resolve_plain(s), Value::String(_))
-        || is_old_bool(s)
-        || is_base60_float(s)
-        || is_timestamp(s)
+    let resolves_elsewhere = match s {
+        "" | "~" | "null" | "Null" | "NULL" | "true" | "True" | "TRUE" | "false" | "False"
+        | "FALSE" => true,
+        _ => crate::value::classify_number(s).is_some(),
+    };
+    resolves_elsewhere || is_old_bool(s) || is_base60_float(s) || is_timestamp(s)
 }
 
 fn is_old_bool(s: &str) -> bool {
@@ -152,10 +154,12 @@ fn plain_allowed(s: &str) -> bool {
     if s.starts_with("---") || s.starts_with("...") {
         return false;
     }
-    let chars: Vec<char> = s.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
-        let next_is_blank = chars.get(i + 1).is_none_or(|n| *n == ' ' || *n == '\t');
-        let prev_is_blank = i > 0 && matches!(chars[i - 1], ' ' | '\t');
+    let mut prev: Option<char> = None;
+    let mut it = s.chars().peekable();
+    let mut i = 0usize;
+    while let Some(c) = it.next() {
+        let next_is_blank = it.peek().is_none_or(|n| *n == ' ' || *n == '\t');
+        let prev_is_blank = matches!(prev, Some(' ' | '\t'));
         if i == 0 {
             match c {
                 '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
@@ -173,6 +177,8 @@ fn plain_allowed(s: &str) -> bool {
         if c == '\t' {
             return false;
         }
+        prev = Some(c);
+        i += 1;
     }
     true
 }

@@ -71,16 +71,39 @@ pub fn to_string_documents_with<'a>(
 /// go-yaml v2's key order: letters compare as runes, runs of digits compare
 /// as numbers, a non-letter sorts before a letter.
 pub fn natural_cmp(a: &str, b: &str) -> Ordering {
+    if a.is_ascii() && b.is_ascii() {
+        return natural_cmp_slices(a.as_bytes(), b.as_bytes(), |c| (c as char).is_alphabetic());
+    }
     let ar: Vec<char> = a.chars().collect();
     let br: Vec<char> = b.chars().collect();
+    natural_cmp_slices(&ar, &br, |c| c.is_alphabetic())
+}
+
+trait Digit: Copy + PartialEq + Ord {
+    fn digit(self) -> Option<i64>;
+}
+
+impl Digit for u8 {
+    fn digit(self) -> Option<i64> {
+        self.is_ascii_digit().then(|| (self - b'0') as i64)
+    }
+}
+
+impl Digit for char {
+    fn digit(self) -> Option<i64> {
+        self.is_ascii_digit().then(|| self as i64 - '0' as i64)
+    }
+}
+
+fn natural_cmp_slices<T: Digit>(ar: &[T], br: &[T], is_letter: impl Fn(T) -> bool) -> Ordering {
     let mut i = 0;
     while i < ar.len() && i < br.len() {
         if ar[i] == br[i] {
             i += 1;
             continue;
         }
-        let al = ar[i].is_alphabetic();
-        let bl = br[i].is_alphabetic();
+        let al = is_letter(ar[i]);
+        let bl = is_letter(br[i]);
         if al && bl {
             return ar[i].cmp(&br[i]);
         }
@@ -93,11 +116,11 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
         }
         let mut an: i64 = 0;
         let mut bn: i64 = 0;
-        if ar[i] == '0' || br[i] == '0' {
+        if ar[i].digit() == Some(0) || br[i].digit() == Some(0) {
             let mut j = i;
-            while j > 0 && ar[j - 1].is_ascii_digit() {
+            while j > 0 && ar[j - 1].digit().is_some() {
                 j -= 1;
-                if ar[j] != '0' {
+                if ar[j].digit() != Some(0) {
                     an = 1;
                     bn = 1;
                     break;
@@ -105,17 +128,13 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
             }
         }
         let mut ai = i;
-        while ai < ar.len() && ar[ai].is_ascii_digit() {
-            an = an
-                .saturating_mul(10)
-                .saturating_add(ar[ai] as i64 - '0' as i64);
+        while let Some(d) = ar.get(ai).and_then(|c| c.digit()) {
+            an = an.saturating_mul(10).saturating_add(d);
             ai += 1;
         }
         let mut bi = i;
-        while bi < br.len() && br[bi].is_ascii_digit() {
-            bn = bn
-                .saturating_mul(10)
-                .saturating_add(br[bi] as i64 - '0' as i64);
+        while let Some(d) = br.get(bi).and_then(|c| c.digit()) {
+            bn = bn.saturating_mul(10).saturating_add(d);
             bi += 1;
         }
         if an != bn {
