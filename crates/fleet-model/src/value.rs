@@ -208,6 +208,25 @@ fn parse_int(text: &str) -> Option<i128> {
     fits.then_some(value)
 }
 
+/// YAML's spellings of infinity and not-a-number.
+fn is_special_float(text: &str) -> bool {
+    matches!(
+        text,
+        ".inf"
+            | ".Inf"
+            | ".INF"
+            | "+.inf"
+            | "+.Inf"
+            | "+.INF"
+            | "-.inf"
+            | "-.Inf"
+            | "-.INF"
+            | ".nan"
+            | ".NaN"
+            | ".NAN"
+    )
+}
+
 fn parse_float(text: &str) -> f64 {
     match text {
         ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => f64::INFINITY,
@@ -223,10 +242,8 @@ fn parse_float(text: &str) -> f64 {
 /// `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`, and the `.inf` and
 /// `.nan` spellings.
 pub(crate) fn classify_number(text: &str) -> Option<NumberKind> {
-    match text {
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF"
-        | ".nan" | ".NaN" | ".NAN" => return Some(NumberKind::Float),
-        _ => {}
+    if is_special_float(text) {
+        return Some(NumberKind::Float);
     }
     match text.as_bytes().first() {
         Some(c) if c.is_ascii_digit() || matches!(c, b'+' | b'-' | b'.') => {}

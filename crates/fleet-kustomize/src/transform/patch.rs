@@ -121,6 +121,27 @@ fn apply_smp(
     Ok(())
 }
 
+/// Applies a strategic-merge patch to the one resource whose (current or
+/// earlier) id the patch names.
+fn apply_to_named_target(
+    resmap: &mut ResMap,
+    patch: &Resource,
+    file: &str,
+    allow_name_change: bool,
+    allow_kind_change: bool,
+) -> Result<()> {
+    let id = patch.id();
+    match find_by_any_id(resmap, &id).as_slice() {
+        [i] => apply_smp(resmap, *i, patch, allow_name_change, allow_kind_change),
+        [] => Err(Error::msg(format!(
+            "{file}: no matches for Id {id}; failed to find unique target for patch {id}"
+        ))),
+        _ => Err(Error::msg(format!(
+            "{file}: multiple matches for Id {id}; failed to find unique target for patch {id}"
+        ))),
+    }
+}
+
 /// `patchesStrategicMerge:` — each entry a file (or inline YAML) of patches
 /// that name their targets.
 pub(crate) fn run_strategic_merge_files(t: &Target<'_>, ra: &mut Accumulator) -> Result<()> {
@@ -151,23 +172,8 @@ pub(crate) fn apply_strategic_merge_entry(
                 message: format!("patch file named in {} does not exist", t.file),
             });
         };
-        let patches = load_resources(&text, &file)?;
-        for p in patches {
-            let id = p.id();
-            let found = find_by_any_id(&ra.resmap, &id);
-            match found.as_slice() {
-                [i] => apply_smp(&mut ra.resmap, *i, &p, false, false)?,
-                [] => {
-                    return Err(Error::msg(format!(
-                        "{file}: no matches for Id {id}; failed to find unique target for patch {id}"
-                    )));
-                }
-                _ => {
-                    return Err(Error::msg(format!(
-                        "{file}: multiple matches for Id {id}; failed to find unique target for patch {id}"
-                    )));
-                }
-            }
+        for p in load_resources(&text, &file)? {
+            apply_to_named_target(&mut ra.resmap, &p, &file, false, false)?;
         }
     }
     Ok(())
@@ -222,21 +228,7 @@ pub(crate) fn apply_patch(
                 }
                 None => {
                     for obj in &objects {
-                        let id = obj.id();
-                        let found = find_by_any_id(&ra.resmap, &id);
-                        match found.as_slice() {
-                            [i] => apply_smp(&mut ra.resmap, *i, obj, allow_name, allow_kind)?,
-                            [] => {
-                                return Err(Error::msg(format!(
-                                    "{file}: no resource matches strategic merge patch \"{id}\"; failed to find unique target for patch"
-                                )));
-                            }
-                            _ => {
-                                return Err(Error::msg(format!(
-                                    "{file}: multiple matches for Id {id}; failed to find unique target for patch"
-                                )));
-                            }
-                        }
+                        apply_to_named_target(&mut ra.resmap, obj, &file, allow_name, allow_kind)?;
                     }
                 }
             },
