@@ -23,6 +23,9 @@ enum Command {
     Objects(commands::objects::Args),
     /// Render a kustomization directory exactly as `kubectl kustomize` does.
     Build(commands::build::Args),
+    /// Substitute `${VAR}` expressions in standard input from the environment,
+    /// with the grammar Flux's post-build substitution uses.
+    Envsubst(commands::envsubst::Args),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Objects(args) => commands::objects::run(&args),
         Command::Build(args) => commands::build::run(&args),
+        Command::Envsubst(args) => commands::envsubst::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -20,6 +20,7 @@
 //! ```
 
 mod build;
+pub mod envsubst;
 pub mod error;
 pub mod fieldspec;
 pub mod fs;

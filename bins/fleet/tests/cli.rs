@@ -1,0 +1,115 @@
+//! The `fleet` binary end to end: objects, build, envsubst.
+
+use std::path::Path;
+use std::process::Command;
+
+fn repo() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+fn fleet(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_fleet"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .unwrap_or_else(|e| panic!("running fleet: {e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn lists_and_checks_the_example_clusters() {
+    let (code, stdout, stderr) = fleet(&["objects", "examples/fleet/clusters"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.lines().count(), 9, "{stdout}");
+    assert!(stdout.contains("examples/fleet/clusters/staging/flux-system.yaml:1\tsource.toolkit.fluxcd.io/v1\tGitRepository/flux-system/flux-system\tvalid"));
+}
+
+#[test]
+fn invalid_objects_fail_with_file_line_and_field() {
+    let (code, _, stderr) = fleet(&[
+        "objects",
+        "crates/fleet-model/tests/fixtures/bad/cases.yaml",
+    ]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("bad/cases.yaml:9: Kustomization/prune-missing: field `spec.prune`: required field is missing"), "{stderr}");
+}
+
+#[test]
+fn json_output_is_an_array_of_objects() {
+    let (code, stdout, _) = fleet(&["objects", "-o", "json", "examples/fleet/clusters/staging"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_default();
+    assert_eq!(v.as_array().map(Vec::len), Some(3));
+    assert_eq!(v[0]["schema"], "valid");
+}
+
+#[test]
+fn a_missing_path_is_an_error_naming_it() {
+    let (code, _, stderr) = fleet(&["objects", "no/such/dir"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no/such/dir"), "{stderr}");
+}
+
+fn fleet_stdin(args: &[&str], input: &str, env: &[(&str, &str)]) -> (i32, String, String) {
+    use std::io::Write;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fleet"));
+    cmd.args(args)
+        .current_dir(repo())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("running fleet: {e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input.as_bytes());
+    }
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn envsubst_substitutes_from_the_environment() {
+    let (code, out, _) = fleet_stdin(
+        &["envsubst"],
+        "region: ${FLEET_TEST_REGION:=eu} tier: ${FLEET_TEST_TIER:=web} $${keep}\n",
+        &[("FLEET_TEST_REGION", "us-east-1")],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(out, "region: us-east-1 tier: web ${keep}\n");
+}
+
+#[test]
+fn envsubst_strict_fails_on_unset_variables() {
+    let (code, _, err) = fleet_stdin(
+        &["envsubst", "--strict"],
+        "${FLEET_TEST_SURELY_UNSET}\n",
+        &[],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("FLEET_TEST_SURELY_UNSET"), "{err}");
+}
+
+#[test]
+fn build_renders_the_example_cluster() {
+    let (code, out, err) = fleet(&["build", "examples/fleet/infrastructure/staging"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("name: ingress-nginx-controller") && out.contains("memory: 256Mi"));
+    let (code, json, _) = fleet(&[
+        "build",
+        "-o",
+        "json",
+        "examples/fleet/infrastructure/staging",
+    ]);
+    assert_eq!(code, 0);
+    assert!(json.trim_start().starts_with('{'));
+}
