@@ -26,6 +26,7 @@ pub mod fieldspec;
 pub mod fs;
 pub mod kustfile;
 pub mod output;
+pub mod postbuild;
 pub mod resource;
 pub mod transform;
 

@@ -12,6 +12,9 @@ fn corpus(file: &str) -> Option<Vec<Json>> {
         .join(file);
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
+        Err(e) if std::env::var_os("FLEET_REQUIRE_CONFORMANCE").is_some() => {
+            panic!("{}: {e} (FLEET_REQUIRE_CONFORMANCE is set)", path.display())
+        }
         Err(_) => {
             eprintln!("envsubst corpus not found at {}: skipped", path.display());
             return None;

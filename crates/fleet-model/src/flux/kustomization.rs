@@ -268,6 +268,20 @@ pub struct PostBuild {
     /// ConfigMaps and Secrets to read variables from, later ones winning.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub substitute_from: Vec<SubstituteReference>,
+    /// When to substitute: only when there are variables (the default), or
+    /// always, so that `${var:=default}` expressions apply without any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub substitute_strategy: Option<SubstituteStrategy>,
+}
+
+/// When post-build substitution runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub enum SubstituteStrategy {
+    /// Only when `substitute` or `substituteFrom` supplied at least one variable.
+    #[default]
+    WithVariables,
+    /// On every object, so defaults apply even without variables.
+    Always,
 }
 
 /// A ConfigMap or Secret holding substitution variables.
