@@ -113,3 +113,120 @@ fn build_renders_the_example_cluster() {
     assert_eq!(code, 0);
     assert!(json.trim_start().starts_with('{'));
 }
+
+#[test]
+fn build_kustomization_renders_each_cluster_with_its_substitutions() {
+    for cluster in ["staging", "production-eu", "production-us"] {
+        let path = format!("examples/fleet/infrastructure/{cluster}");
+        let (code, stdout, stderr) =
+            fleet(&["build", "kustomization", "infrastructure", "--path", &path]);
+        assert_eq!(code, 0, "{cluster}: {stderr}");
+        assert!(
+            stdout.contains(&format!("        cluster: {cluster}\n")),
+            "{cluster}: {stdout}"
+        );
+        assert!(stdout.contains("        tier: workload\n"), "{stdout}");
+        assert!(
+            !stdout.contains("${"),
+            "{cluster}: unsubstituted variable in\n{stdout}"
+        );
+        let kinds = stdout.matches("\nkind: ").count() + usize::from(stdout.starts_with("kind: "));
+        let owned = stdout
+            .matches("kustomize.toolkit.fluxcd.io/name: infrastructure\n")
+            .count();
+        assert!(
+            kinds > 5 && kinds == owned,
+            "{cluster}: {kinds} objects, {owned} labelled"
+        );
+    }
+}
+
+#[test]
+fn build_kustomization_renders_the_management_kustomization() {
+    let (code, stdout, stderr) = fleet(&[
+        "build",
+        "ks",
+        "flux-system",
+        "--path",
+        "examples/fleet/clusters/staging",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("kind: Kustomization\nmetadata:\n  labels:\n    kustomize.toolkit.fluxcd.io/name: flux-system\n    kustomize.toolkit.fluxcd.io/namespace: flux-system\n  name: infrastructure\n"), "{stdout}");
+    assert!(stdout.contains("      cluster_name: staging\n"), "{stdout}");
+}
+
+#[test]
+fn build_kustomization_masks_secrets_unless_asked() {
+    let dir = "bins/fleet/tests/fixtures/flux-secret";
+    let args = |extra: &[&'static str]| {
+        let mut a = vec![
+            "build",
+            "kustomization",
+            "app",
+            "--path",
+            "bins/fleet/tests/fixtures/flux-secret/app",
+            "--kustomization-file",
+            "bins/fleet/tests/fixtures/flux-secret/ks.yaml",
+            "--substitute-from",
+            "bins/fleet/tests/fixtures/flux-secret/vars.yaml",
+        ];
+        a.extend_from_slice(extra);
+        a
+    };
+    let (code, masked, stderr) = fleet(&args(&[]));
+    assert_eq!(code, 0, "{dir}: {stderr}");
+    assert!(
+        masked.contains("  user: KipTT1BTKio=\n") && masked.contains("  password: '**SOPS**'\n"),
+        "{masked}"
+    );
+    let (code, shown, stderr) = fleet(&args(&["--show-secrets"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        shown.contains("  user: YWRtaW4=\n") && shown.contains("  password: s3cr3t\n"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn build_kustomization_errors_name_what_to_fix() {
+    let (code, _, stderr) = fleet(&[
+        "build",
+        "ks",
+        "nope",
+        "--path",
+        "examples/fleet/infrastructure/staging",
+        "--kustomization-file",
+        "examples/fleet/clusters/staging/infrastructure.yaml",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("failed to find kustomization with name 'nope' and namespace 'flux-system' in file 'examples/fleet/clusters/staging/infrastructure.yaml'"), "{stderr}");
+    let (code, _, stderr) = fleet(&[
+        "build",
+        "ks",
+        "nope",
+        "--path",
+        "examples/fleet/infrastructure/staging",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("no Flux Kustomization 'flux-system/nope'")
+            && stderr.contains("--kustomization-file"),
+        "{stderr}"
+    );
+    let (code, stdout, stderr) = fleet(&[
+        "build",
+        "ks",
+        "app-strict",
+        "--path",
+        "bins/fleet/tests/fixtures/flux-secret/app",
+        "--kustomization-file",
+        "bins/fleet/tests/fixtures/flux-secret/ks-strict.yaml",
+        "--strict",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stdout.is_empty(), "nothing is printed on failure: {stdout}");
+    assert!(
+        stderr.contains("Secret/db: variable substitution failed: variable not set (strict mode): \"db_password\""),
+        "{stderr}"
+    );
+}

@@ -14,6 +14,9 @@ pub trait FileSystem {
     fn is_dir(&self, path: &str) -> bool;
     /// Whether `path` is a regular file.
     fn is_file(&self, path: &str) -> bool;
+    /// The names of a directory's entries, sorted bytewise (as Go's
+    /// `filepath.Walk` visits them).
+    fn list_dir(&self, path: &str) -> std::io::Result<Vec<String>>;
     /// The path with symbolic links resolved, for load-restriction checks.
     /// Trees without links return the path unchanged.
     fn real_path(&self, path: &str) -> std::io::Result<String> {
@@ -82,6 +85,14 @@ impl FileSystem for DiskFs {
     fn is_file(&self, path: &str) -> bool {
         Path::new(path).is_file()
     }
+    fn list_dir(&self, path: &str) -> std::io::Result<Vec<String>> {
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(path)? {
+            names.push(entry?.file_name().to_string_lossy().into_owned());
+        }
+        names.sort();
+        Ok(names)
+    }
     fn real_path(&self, path: &str) -> std::io::Result<String> {
         let real: PathBuf = std::fs::canonicalize(path)?;
         Ok(real.to_string_lossy().into_owned())
@@ -144,6 +155,25 @@ impl FileSystem for MemFs {
     }
     fn is_file(&self, path: &str) -> bool {
         self.files.contains_key(path)
+    }
+    fn list_dir(&self, path: &str) -> std::io::Result<Vec<String>> {
+        if !self.dirs.contains(path) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("{path}: no such directory"),
+            ));
+        }
+        let children = |p: &String| -> Option<String> {
+            let rest = if path == "/" {
+                p.strip_prefix('/')
+            } else {
+                p.strip_prefix(path).and_then(|r| r.strip_prefix('/'))
+            }?;
+            (!rest.is_empty() && !rest.contains('/')).then(|| rest.to_string())
+        };
+        let mut names: BTreeSet<String> = self.files.keys().filter_map(children).collect();
+        names.extend(self.dirs.iter().filter_map(children));
+        Ok(names.into_iter().collect())
     }
 }
 

@@ -23,6 +23,7 @@ mod build;
 pub mod envsubst;
 pub mod error;
 pub mod fieldspec;
+pub mod flux;
 pub mod fs;
 pub mod kustfile;
 pub mod output;

@@ -1,4 +1,4 @@
-//! `fleet build DIR`
+//! `fleet build DIR` and `fleet build kustomization NAME --path DIR`
 
 use anyhow::{Context, Result};
 use fleet_kustomize::{BuildOptions, LoadRestrictor, fs::DiskFs};
@@ -8,9 +8,13 @@ use std::process::ExitCode;
 
 /// Arguments of `fleet build`.
 #[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct Args {
+    #[command(subcommand)]
+    what: Option<What>,
     /// The kustomization directory.
-    dir: PathBuf,
+    #[arg(required = true)]
+    dir: Option<PathBuf>,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Format::Yaml)]
     output: Format,
@@ -19,8 +23,16 @@ pub struct Args {
     load_restrictor: Restrictor,
 }
 
+#[derive(clap::Subcommand)]
+enum What {
+    /// Build a Flux Kustomization as kustomize-controller would apply it
+    /// (like `flux build kustomization`).
+    #[command(visible_alias = "ks")]
+    Kustomization(super::build_kustomization::Args),
+}
+
 #[derive(Clone, Copy, clap::ValueEnum)]
-enum Format {
+pub(crate) enum Format {
     /// YAML documents, as `kubectl kustomize` prints them.
     Yaml,
     /// JSON, one indented object per resource.
@@ -39,8 +51,14 @@ enum Restrictor {
 
 /// Builds and prints.
 pub fn run(args: &Args) -> Result<ExitCode> {
-    let dir = std::fs::canonicalize(&args.dir)
-        .with_context(|| format!("{}: no such directory", args.dir.display()))?;
+    if let Some(What::Kustomization(ks)) = &args.what {
+        return super::build_kustomization::run(ks);
+    }
+    let Some(dir) = &args.dir else {
+        anyhow::bail!("give a kustomization directory: fleet build DIR");
+    };
+    let dir = std::fs::canonicalize(dir)
+        .with_context(|| format!("{}: no such directory", dir.display()))?;
     let opts = BuildOptions {
         load_restrictor: match args.load_restrictor {
             Restrictor::LoadRestrictionsRootOnly => LoadRestrictor::RootOnly,

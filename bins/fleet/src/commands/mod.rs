@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
 pub mod build;
+pub mod build_kustomization;
 pub mod envsubst;
 pub mod objects;

@@ -1,0 +1,204 @@
+//! `fleet build kustomization NAME --path DIR [--kustomization-file FILE]`
+
+use anyhow::{Context, Result, bail};
+use fleet_kustomize::flux::{
+    FluxBuildOptions, RepoObject, build_kustomization_dir, mask_secret, objects_in_file,
+    substitute_sources,
+};
+use fleet_kustomize::fs::DiskFs;
+use fleet_model::flux::kustomization::Kustomization;
+use fleet_model::{Manifest, Value};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Arguments of `fleet build kustomization`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The Kustomization's name.
+    name: String,
+    /// The local directory holding the manifests of `spec.path`.
+    #[arg(long)]
+    path: PathBuf,
+    /// A file holding the Kustomization; without it, the repository around
+    /// `--path` is searched.
+    #[arg(long)]
+    kustomization_file: Option<PathBuf>,
+    /// The Kustomization's namespace.
+    #[arg(short, long, default_value = "flux-system")]
+    namespace: String,
+    /// Extra files of ConfigMaps and Secrets for `postBuild.substituteFrom`
+    /// (they win over those found in the repository).
+    #[arg(long, value_name = "FILE")]
+    substitute_from: Vec<PathBuf>,
+    /// Fail on variables that are unset and have no default, as
+    /// kustomize-controller does with `StrictPostBuildSubstitutions`.
+    #[arg(long)]
+    strict: bool,
+    /// Print Secret values instead of masking them.
+    #[arg(long)]
+    show_secrets: bool,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = super::build::Format::Yaml)]
+    output: super::build::Format,
+}
+
+/// Builds and prints.
+pub fn run(args: &Args) -> Result<ExitCode> {
+    let dir = std::fs::canonicalize(&args.path)
+        .with_context(|| format!("--path {}: no such directory", args.path.display()))?;
+    let repo = repo_root(&dir);
+    let repo_objects = repo_objects(&repo);
+    let ks = match &args.kustomization_file {
+        Some(file) => find_in_file(file, &args.name, &args.namespace)?,
+        None => find_in_repo(&repo_objects, &repo, &dir, &args.name, &args.namespace)?,
+    };
+    let ns = ks
+        .metadata
+        .namespace
+        .clone()
+        .unwrap_or_else(|| args.namespace.clone());
+    let mut sources = substitute_sources(&repo_objects, &ns);
+    for file in &args.substitute_from {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("--substitute-from {}", file.display()))?;
+        let docs = fleet_model::yaml::parse_documents(&text)
+            .map_err(|e| anyhow::anyhow!("{}:{}: {}", file.display(), e.line, e.message))?;
+        let objects: Vec<RepoObject> = docs
+            .into_iter()
+            .map(|d| RepoObject {
+                file: file.display().to_string(),
+                value: d.value,
+            })
+            .collect();
+        sources.extend(substitute_sources(&objects, &ns));
+    }
+    // A referenced source that exists but cannot be read (say, an encrypted
+    // Secret) is reported as such rather than as missing.
+    sources.check_referenced(&ks)?;
+    let opts = FluxBuildOptions {
+        strict_substitution: args.strict,
+        substitute_sources: sources.data,
+    };
+    let mut set = build_kustomization_dir(&DiskFs, &dir.to_string_lossy(), &ks, &opts)?;
+    if !args.show_secrets {
+        set.resources.iter_mut().for_each(mask_secret);
+    }
+    let text = match args.output {
+        super::build::Format::Yaml => set.to_yaml(),
+        super::build::Format::Json => set.to_json()?,
+    };
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every object in the repository's YAML files, skipping what Git ignores
+/// (build output, vendored trees) and hidden directories.
+fn repo_objects(repo: &Path) -> Vec<RepoObject> {
+    let mut out = Vec::new();
+    for entry in ignore::WalkBuilder::new(repo)
+        .sort_by_file_name(|a, b| a.cmp(b))
+        .build()
+        .flatten()
+    {
+        let path = entry.path();
+        let is_yaml = matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        );
+        if !is_yaml || !path.is_file() {
+            continue;
+        }
+        if let Ok(text) = std::fs::read_to_string(path) {
+            out.extend(objects_in_file(&path.to_string_lossy(), &text));
+        }
+    }
+    out
+}
+
+/// The nearest ancestor holding `.git`, else the directory itself.
+fn repo_root(dir: &Path) -> PathBuf {
+    dir.ancestors()
+        .find(|d| d.join(".git").exists())
+        .unwrap_or(dir)
+        .to_path_buf()
+}
+
+fn is_flux_kustomization(v: &Value, name: &str, namespace: &str) -> bool {
+    let s = |path: &[&str]| v.pointer(path).and_then(Value::as_str).unwrap_or("");
+    s(&["apiVersion"]).starts_with("kustomize.toolkit.fluxcd.io/")
+        && s(&["kind"]) == "Kustomization"
+        && s(&["metadata", "name"]) == name
+        && [namespace, ""].contains(&s(&["metadata", "namespace"]))
+}
+
+fn typed(value: &Value, file: &str) -> Result<Kustomization> {
+    let text = fleet_model::yaml::to_string(value);
+    let manifests = Manifest::read_all(&text, file)?;
+    let Some(m) = manifests.first() else {
+        bail!("{file}: empty Kustomization");
+    };
+    Ok(m.to_typed()?)
+}
+
+fn find_in_file(file: &Path, name: &str, namespace: &str) -> Result<Kustomization> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("failed to read kustomization file {}", file.display()))?;
+    let docs = fleet_model::yaml::parse_documents(&text)
+        .map_err(|e| anyhow::anyhow!("{}:{}: {}", file.display(), e.line, e.message))?;
+    let found = docs
+        .iter()
+        .find(|d| is_flux_kustomization(&d.value, name, namespace))
+        .with_context(|| {
+            format!(
+                "failed to find kustomization with name '{name}' and namespace '{namespace}' in file '{}'",
+                file.display()
+            )
+        })?;
+    typed(&found.value, &file.display().to_string())
+}
+
+/// The Kustomization named so in the repository. When several clusters
+/// define one of that name, the one whose `spec.path` is `dir` is meant.
+fn find_in_repo(
+    objects: &[RepoObject],
+    repo: &Path,
+    dir: &Path,
+    name: &str,
+    namespace: &str,
+) -> Result<Kustomization> {
+    let mut found: Vec<&RepoObject> = objects
+        .iter()
+        .filter(|o| is_flux_kustomization(&o.value, name, namespace))
+        .collect();
+    if found.len() > 1 {
+        let points_at_dir = |o: &&RepoObject| {
+            let path = o
+                .value
+                .pointer(&["spec", "path"])
+                .and_then(Value::as_str)
+                .unwrap_or("./");
+            // The source root may sit below the Git root (a fleet kept in
+            // a subdirectory), so compare the path's tail.
+            let tail = fleet_kustomize::fs::join("/", path);
+            dir.to_string_lossy().ends_with(&tail)
+        };
+        if found.iter().any(points_at_dir) {
+            found.retain(points_at_dir);
+        }
+    }
+    match found.as_slice() {
+        [one] => typed(&one.value, &one.file),
+        [] => bail!(
+            "no Flux Kustomization '{namespace}/{name}' in the YAML files under {}; pass it with --kustomization-file",
+            repo.display()
+        ),
+        many => bail!(
+            "Flux Kustomization '{namespace}/{name}' is defined more than once ({}); pick one with --kustomization-file",
+            many.iter()
+                .map(|o| o.file.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
