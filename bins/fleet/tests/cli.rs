@@ -138,6 +138,7 @@ fn build_kustomization_renders_each_cluster_with_its_substitutions() {
             kinds > 5 && kinds == owned,
             "{cluster}: {kinds} objects, {owned} labelled"
         );
+        insta::assert_snapshot!(format!("flux_infrastructure_{cluster}"), stdout);
     }
 }
 
