@@ -31,7 +31,7 @@ use fleet_model::Value;
 use fleet_model::flux::kustomization::{
     PostBuild, SubstituteKind, SubstituteReference, SubstituteStrategy,
 };
-use fleet_model::yaml::{WriteOptions, parse_one, to_string_with};
+use fleet_model::yaml::{Limits, WriteOptions, parse_documents_with, to_string_with};
 use indexmap::IndexMap;
 
 /// The label or annotation that turns substitution off for one object.
@@ -193,10 +193,26 @@ impl Substitution {
         if output == text {
             return Ok(None);
         }
-        let value = parse_one(&output).map_err(|e| PostBuildError::Reparse {
+        // Flux reads the text back with sigs.k8s.io/yaml (go-yaml v2, YAML
+        // 1.1 scalars) and keeps it as JSON, so numbers take Go's form.
+        let limits = Limits {
+            go_yaml_v2_scalars: true,
+            ..Limits::default()
+        };
+        let reparse_error = |message: String| PostBuildError::Reparse {
             object: describe(object),
-            message: e.to_string(),
-        })?;
+            message,
+        };
+        let mut docs =
+            parse_documents_with(&output, limits).map_err(|e| reparse_error(e.to_string()))?;
+        if docs.len() != 1 {
+            return Err(reparse_error(format!(
+                "{} documents instead of one (a value holds `---`?)",
+                docs.len()
+            )));
+        }
+        let mut value = docs.remove(0).value;
+        crate::output::normalize_numbers(&mut value);
         Ok(Some(value))
     }
 
@@ -247,6 +263,7 @@ fn describe(object: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fleet_model::yaml::parse_one;
 
     #[test]
     fn var_names() {
@@ -256,6 +273,31 @@ mod tests {
         for bad in ["", "1a", "my-var", "a.b", "é", "a b"] {
             assert!(!is_valid_var_name(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn values_read_back_as_flux_reads_them() {
+        let subst = Substitution {
+            variables: Variables::from_pairs([
+                ("yes", "yes"),
+                ("off", "off"),
+                ("octal", "0755"),
+                ("big", "1_000"),
+                ("version", "1.10"),
+                ("quoted", "'yes'"),
+            ]),
+            strict: true,
+            always: false,
+        };
+        let obj = parse_one(
+            "a: ${yes}\nb: ${off}\nc: ${octal}\nd: ${big}\ne: ${version}\nf: ${quoted}\ng: \"0755\"\n",
+        )
+        .unwrap_or_default();
+        let out = subst.apply(&obj).ok().flatten().unwrap_or_default();
+        assert_eq!(
+            fleet_model::yaml::to_string(&out),
+            "a: true\nb: false\nc: 493\nd: 1000\ne: 1.1\nf: \"yes\"\ng: \"0755\"\n"
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Builds [`Value`](crate::Value) trees from saphyr-parser's event stream.
 
-use super::scalar::resolve_plain;
+use super::scalar::{resolve_plain, resolve_plain_go_yaml_v2};
 use crate::value::{Mapping, Number, Value};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
 use std::collections::HashMap;
@@ -24,6 +24,10 @@ pub struct Limits {
     /// Let a repeated mapping key replace the earlier value (go-yaml v2's
     /// lenient decoding) instead of failing.
     pub allow_duplicate_keys: bool,
+    /// Resolve plain scalars as go-yaml v2 (YAML 1.1) does, as
+    /// `sigs.k8s.io/yaml` reads text back: `yes`/`no`/`on`/`off` are
+    /// booleans, `0777` is octal, `1_000` is an integer.
+    pub go_yaml_v2_scalars: bool,
 }
 
 impl Default for Limits {
@@ -32,6 +36,7 @@ impl Default for Limits {
             max_nodes: 5_000_000,
             max_depth: 256,
             allow_duplicate_keys: false,
+            go_yaml_v2_scalars: false,
         }
     }
 }
@@ -135,7 +140,13 @@ pub fn parse_documents_with(text: &str, limits: Limits) -> Result<Vec<Document>,
                 Some((value.clone(), *count, *count, 0))
             }
             Event::Scalar(text, style, anchor, tag) => {
-                let value = scalar_value(&text, style, tag.as_deref(), &span)?;
+                let value = scalar_value(
+                    &text,
+                    style,
+                    tag.as_deref(),
+                    &span,
+                    limits.go_yaml_v2_scalars,
+                )?;
                 Some((value, 1, 1, anchor))
             }
             Event::SequenceStart(anchor, tag) => {
@@ -295,9 +306,11 @@ fn scalar_value(
     style: ScalarStyle,
     tag: Option<&Tag>,
     span: &Span,
+    go_yaml_v2: bool,
 ) -> Result<Value, YamlError> {
     let Some(tag) = tag else {
         return Ok(match style {
+            ScalarStyle::Plain if go_yaml_v2 => resolve_plain_go_yaml_v2(text),
             ScalarStyle::Plain => resolve_plain(text),
             _ => Value::String(text.to_string()),
         });
