@@ -335,6 +335,9 @@ fn scan(
     for name in names {
         let path = fs::join(dir, &name);
         let rel = format!("./{}", &path[base.len()..].trim_start_matches('/'));
+        if is_excluded_from_artifacts(&name, fs.is_dir(&path)) {
+            continue;
+        }
         if fs.is_dir(&path) {
             if FILE_NAMES.iter().any(|k| fs.is_file(&fs::join(&path, k))) {
                 out.push(rel);
@@ -367,6 +370,37 @@ fn scan(
         out.push(rel);
     }
     Ok(())
+}
+
+/// Whether source-controller leaves this entry out of every artifact (its
+/// default ignore patterns: VCS and CI files, `.sops.yaml`, `.flux.yaml`,
+/// …), so that the generated kustomization never lists it. The patterns
+/// have no inner slash, so in gitignore terms they match a name at any
+/// depth.
+pub fn is_excluded_from_artifacts(name: &str, is_dir: bool) -> bool {
+    const DIRS: &[&str] = &[".git", ".github", ".circleci"];
+    const FILES: &[&str] = &[
+        ".gitignore",
+        ".gitmodules",
+        ".gitattributes",
+        ".travis.yml",
+        ".gitlab-ci.yml",
+        "appveyor.yml",
+        ".drone.yml",
+        "cloudbuild.yaml",
+        "codeship-services.yml",
+        "codeship-steps.yml",
+        ".goreleaser.yml",
+        ".goreleaser.brew.yml",
+        ".sops.yaml",
+        ".flux.yaml",
+        ".golangci.yaml",
+    ];
+    if is_dir {
+        DIRS.contains(&name)
+    } else {
+        FILES.contains(&name)
+    }
 }
 
 /// Whether a component path is local and relative, as fluxcd/pkg checks it.

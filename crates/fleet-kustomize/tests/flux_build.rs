@@ -318,3 +318,22 @@ fn empty_directory_builds_to_nothing() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(out, "");
 }
+
+#[test]
+fn files_source_controller_excludes_are_not_listed() {
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n";
+    let out = mem_build(
+        &[
+            ("/repo/cm.yaml", cm),
+            ("/repo/.sops.yaml", "creation_rules:\n- age: age1xyz\n"),
+            ("/repo/.github/workflows/ci.yaml", "on: push\njobs: {}\n"),
+            ("/repo/sub/.gitlab-ci.yml", "stages: [test]\n"),
+        ],
+        "  path: ./\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        out,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels:\n    kustomize.toolkit.fluxcd.io/name: apps\n    kustomize.toolkit.fluxcd.io/namespace: flux-system\n  name: a\n"
+    );
+}
