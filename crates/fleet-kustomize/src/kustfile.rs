@@ -410,7 +410,7 @@ fn canonical_field(key: &str) -> Option<&'static str> {
 fn serde_path_to_error_compat(
     json: serde_json::Value,
 ) -> std::result::Result<Kustomization, String> {
-    serde_path_to_error::deserialize(json).map_err(|e| {
+    serde_path_to_error::deserialize(crate::casefold::CaseFold(json)).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if path == "." {

@@ -20,6 +20,7 @@
 //! ```
 
 mod build;
+mod casefold;
 pub mod envsubst;
 pub mod error;
 pub mod fieldspec;

@@ -66,6 +66,7 @@ differential! {
     sort_legacy_with_options => "tests/fixtures/sortlegacy",
     custom_configurations => "tests/fixtures/configurations",
     scalar_formatting => "tests/fixtures/formatting",
+    case_insensitive_field_names => "tests/fixtures/casefold",
     example_fleet_staging => "../../examples/fleet/infrastructure/staging",
     example_fleet_production => "../../examples/fleet/infrastructure/production",
     example_fleet_production_eu => "../../examples/fleet/infrastructure/production-eu",
