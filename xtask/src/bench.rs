@@ -238,7 +238,7 @@ pub fn kustomize(root: &Path, scales: &[usize], repeats: usize, with_kubectl: bo
     if !status.success() {
         bail!("building fleet failed");
     }
-    let fleet_bin = root.join("target/release/fleet");
+    let fleet_bin = xtask::release_dir(root).join("fleet");
     let fleet_bin = fleet_bin.to_string_lossy().into_owned();
     let fleet_cmd = [fleet_bin.as_str(), "build"];
     let kubectl_cmd = ["kubectl", "kustomize"];

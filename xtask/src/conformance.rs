@@ -24,7 +24,7 @@ pub fn kustomize(root: &Path, record: bool) -> Result<()> {
     if !status.success() {
         bail!("building fleet failed");
     }
-    let fleet = root.join("target/release/fleet");
+    let fleet = xtask::release_dir(root).join("fleet");
     let out = Command::new("python3")
         .arg(&runner)
         .arg("--list-failures")

@@ -23,3 +23,14 @@ pub fn stale_crd_files(dir: &Path, generated: &[(String, String)]) -> Result<Vec
     }
     Ok(stale)
 }
+
+/// Where cargo puts a release build of this workspace: `$CARGO_TARGET_DIR`
+/// (relative to the workspace root when relative) or `target/`, then
+/// `release/`.
+pub fn release_dir(root: &Path) -> std::path::PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .map(|t| if t.is_absolute() { t } else { root.join(t) })
+        .unwrap_or_else(|| root.join("target"));
+    target.join("release")
+}
