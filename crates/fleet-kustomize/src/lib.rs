@@ -30,6 +30,7 @@ pub mod kustfile;
 pub mod output;
 pub mod postbuild;
 pub mod resource;
+pub mod sops;
 pub mod transform;
 
 pub use build::{BuildOptions, LoadRestrictor, build};
