@@ -224,6 +224,15 @@ fn measure(cmd: &[&str], dirs: &[PathBuf], repeats: usize) -> Result<Measure> {
     })
 }
 
+/// How fleet compares with the reference: time and peak memory ratios.
+fn ratio(ours: &Measure, theirs: &Measure) -> String {
+    format!(
+        "fleet is {:.1}x faster, {:.1}x less peak memory",
+        theirs.median.as_secs_f64() / ours.median.as_secs_f64().max(1e-9),
+        theirs.peak_kib as f64 / ours.peak_kib.max(1) as f64
+    )
+}
+
 fn secs(d: Duration) -> String {
     format!("{:.3}s", d.as_secs_f64())
 }
@@ -265,11 +274,7 @@ pub fn kustomize(root: &Path, scales: &[usize], repeats: usize, with_kubectl: bo
             theirs.objects,
             theirs.peak_kib / 1024
         );
-        println!(
-            "ratio: fleet is {:.1}x faster, {:.1}x less peak memory",
-            theirs.median.as_secs_f64() / ours.median.as_secs_f64(),
-            theirs.peak_kib as f64 / ours.peak_kib.max(1) as f64
-        );
+        println!("ratio: {}", ratio(&ours, &theirs));
     }
 
     println!("== (b) one build of the whole fleet's top kustomization");
@@ -293,11 +298,7 @@ pub fn kustomize(root: &Path, scales: &[usize], repeats: usize, with_kubectl: bo
                 theirs.objects,
                 theirs.peak_kib / 1024
             );
-            println!(
-                "ratio at {n} clusters: fleet is {:.1}x faster, {:.1}x less peak memory",
-                theirs.median.as_secs_f64() / ours.median.as_secs_f64(),
-                theirs.peak_kib as f64 / ours.peak_kib.max(1) as f64
-            );
+            println!("ratio at {n} clusters: {}", ratio(&ours, &theirs));
             let same = Command::new(&fleet_bin)
                 .arg("build")
                 .arg(&top[0])

@@ -40,6 +40,7 @@ use crate::build::{BuildOptions, LoadRestrictor, build};
 use crate::fs::{self, FileSystem};
 use crate::kustfile::FILE_NAMES;
 use crate::postbuild::{PostBuildError, Substitution, Variables};
+use crate::resource::describe_object;
 use crate::{Error, ResourceSet};
 use fleet_model::Value;
 use fleet_model::flux::kustomization::{Kustomization, SubstituteReference};
@@ -144,10 +145,10 @@ pub fn build_kustomization_dir(
         },
     )?;
     if ks.spec.decryption.is_some()
-        && let Some(obj) = set.resources.iter().find(|r| is_sops_encrypted(r))
+        && let Some(obj) = set.resources.iter().find(|r| crate::sops::is_encrypted(r))
     {
         return Err(FluxBuildError::Encrypted {
-            object: describe(obj),
+            object: describe_object(obj),
         });
     }
     if let Some(post_build) = &ks.spec.post_build {
@@ -421,11 +422,6 @@ pub fn is_local_relative_path(path: &str) -> bool {
     !remote && !path.starts_with('/') && !lower.trim_start_matches("file://").starts_with('/')
 }
 
-/// Whether an object carries SOPS metadata (a top-level `sops` mapping with a `mac`).
-pub fn is_sops_encrypted(obj: &Value) -> bool {
-    obj.get("sops").and_then(|s| s.get("mac")).is_some()
-}
-
 fn set_metadata(obj: &mut Value, field: &str, key: &str, value: &str) {
     let Some(root) = obj.as_mapping_mut() else {
         return;
@@ -444,19 +440,6 @@ fn set_metadata(obj: &mut Value, field: &str, key: &str, value: &str) {
     }
     if let Some(map) = map.as_mapping_mut() {
         map.insert(key.to_string(), Value::String(value.to_string()));
-    }
-}
-
-fn describe(object: &Value) -> String {
-    let field = |path: &[&str]| object.pointer(path).and_then(Value::as_str).unwrap_or("");
-    match field(&["metadata", "namespace"]) {
-        "" => format!("{}/{}", field(&["kind"]), field(&["metadata", "name"])),
-        ns => format!(
-            "{}/{}/{}",
-            field(&["kind"]),
-            ns,
-            field(&["metadata", "name"])
-        ),
     }
 }
 
@@ -538,34 +521,10 @@ pub fn mask_secret(obj: &mut Value) {
 pub struct RepoObject {
     /// The file.
     pub file: String,
+    /// The 1-based line its document starts on.
+    pub line: usize,
     /// The object.
     pub value: Value,
-}
-
-/// Every object in the `.yaml`/`.yml` files below `root` (hidden
-/// directories such as `.git` skipped). Files that are not YAML are
-/// skipped too: a repository holds more than manifests.
-pub fn collect_repo_objects(fs: &dyn FileSystem, root: &str) -> Vec<RepoObject> {
-    let mut out = Vec::new();
-    collect_into(fs, &fs::join("/", root), &mut out);
-    out
-}
-
-fn collect_into(fs: &dyn FileSystem, dir: &str, out: &mut Vec<RepoObject>) {
-    let Ok(names) = fs.list_dir(dir) else { return };
-    for name in names {
-        if name.starts_with('.') {
-            continue;
-        }
-        let path = fs::join(dir, &name);
-        if fs.is_dir(&path) {
-            collect_into(fs, &path, out);
-        } else if (name.ends_with(".yaml") || name.ends_with(".yml"))
-            && let Ok(text) = crate::build::read_text(fs, &path)
-        {
-            out.extend(objects_in_file(&path, &text));
-        }
-    }
 }
 
 /// The objects (mappings) in one YAML file's text; nothing when it is not
@@ -578,6 +537,7 @@ pub fn objects_in_file(file: &str, text: &str) -> Vec<RepoObject> {
         .filter(|d| matches!(d.value, Value::Mapping(_)))
         .map(|d| RepoObject {
             file: file.to_string(),
+            line: d.line,
             value: d.value,
         })
         .collect()
@@ -697,7 +657,7 @@ fn source_data(
 ) -> Result<IndexMap<String, String>, SourceError> {
     use base64::Engine;
     let v = &obj.value;
-    if kind == "Secret" && is_sops_encrypted(v) {
+    if kind == "Secret" && crate::sops::is_encrypted(v) {
         return Err(SourceError::Encrypted {
             file: obj.file.clone(),
             name: name.to_string(),

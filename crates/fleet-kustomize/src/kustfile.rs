@@ -10,44 +10,6 @@ use serde::Deserialize;
 /// The file names kustomize recognises, in the order it tries them.
 pub const FILE_NAMES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
-/// Every top-level field of a kustomization, spelled as kustomize spells it.
-const FIELDS: &[&str] = &[
-    "apiVersion",
-    "kind",
-    "metadata",
-    "openapi",
-    "namePrefix",
-    "nameSuffix",
-    "namespace",
-    "commonLabels",
-    "labels",
-    "commonAnnotations",
-    "patchesStrategicMerge",
-    "patchesJson6902",
-    "patches",
-    "images",
-    "imageTags",
-    "replacements",
-    "replicas",
-    "vars",
-    "sortOptions",
-    "resources",
-    "components",
-    "crds",
-    "bases",
-    "configMapGenerator",
-    "secretGenerator",
-    "helmGlobals",
-    "helmCharts",
-    "helmChartInflationGenerator",
-    "generatorOptions",
-    "configurations",
-    "generators",
-    "transformers",
-    "validators",
-    "buildMetadata",
-];
-
 /// A parsed kustomization.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -312,12 +274,13 @@ impl Kustomization {
             fleet_model::Value::Mapping(m) => {
                 let mut out = serde_json::Map::new();
                 for (k, v) in m {
-                    let key = canonical_field(&k).unwrap_or(&k).to_string();
+                    // Field names are matched case-insensitively while
+                    // deserializing (crate::casefold), at every depth.
                     let v = v.to_json_value().map_err(|e| Error::Kustomization {
                         file: file.to_string(),
                         message: e.to_string(),
                     })?;
-                    out.insert(key, v);
+                    out.insert(k, v);
                 }
                 serde_json::Value::Object(out)
             }
@@ -397,14 +360,6 @@ impl Kustomization {
     pub fn is_component(&self) -> bool {
         self.kind.as_deref() == Some("Component")
     }
-}
-
-fn canonical_field(key: &str) -> Option<&'static str> {
-    FIELDS
-        .iter()
-        .find(|f| **f == key)
-        .or_else(|| FIELDS.iter().find(|f| f.eq_ignore_ascii_case(key)))
-        .copied()
 }
 
 fn serde_path_to_error_compat(

@@ -27,6 +27,7 @@
 //! ```
 
 use crate::envsubst::{self, EnvsubstError, Vars};
+use crate::resource::describe_object;
 use fleet_model::Value;
 use fleet_model::flux::kustomization::{
     PostBuild, SubstituteKind, SubstituteReference, SubstituteStrategy,
@@ -167,29 +168,47 @@ impl Substitution {
     /// Substitutes one object. `Ok(None)` means it is left exactly as it was
     /// (disabled by label or annotation, or nothing to substitute).
     pub fn apply(&self, object: &Value) -> Result<Option<Value>, PostBuildError> {
+        self.apply_prepared(object, &self.prepare())
+    }
+
+    /// The variables as envsubst reads them, and the first invalid name,
+    /// worked out once for a whole batch.
+    fn prepare(&self) -> Prepared<'_> {
+        Prepared {
+            vars: Vars(
+                self.variables
+                    .0
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
+            invalid_name: self.variables.0.keys().find(|k| !is_valid_var_name(k)),
+        }
+    }
+
+    fn apply_prepared(
+        &self,
+        object: &Value,
+        prepared: &Prepared<'_>,
+    ) -> Result<Option<Value>, PostBuildError> {
         if is_disabled(object) {
             return Ok(None);
         }
         if self.variables.is_empty() && !self.always {
             return Ok(None);
         }
-        if let Some(bad) = self.variables.0.keys().find(|k| !is_valid_var_name(k)) {
+        // Checked per object, after the opt-out, as Flux orders it.
+        if let Some(bad) = prepared.invalid_name {
             return Err(PostBuildError::InvalidVarName(bad.clone()));
         }
         let text = to_string_with(object, WriteOptions::kustomize());
-        let vars = Vars(
-            self.variables
-                .0
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        );
-        let output = envsubst::substitute(&text, &vars, self.strict).map_err(|source| {
-            PostBuildError::Substitute {
-                object: describe(object),
-                source,
-            }
-        })?;
+        let output =
+            envsubst::substitute(&text, &prepared.vars, self.strict).map_err(|source| {
+                PostBuildError::Substitute {
+                    object: describe_object(object),
+                    source,
+                }
+            })?;
         if output == text {
             return Ok(None);
         }
@@ -200,7 +219,7 @@ impl Substitution {
             ..Limits::default()
         };
         let reparse_error = |message: String| PostBuildError::Reparse {
-            object: describe(object),
+            object: describe_object(object),
             message,
         };
         let mut docs =
@@ -218,9 +237,10 @@ impl Substitution {
 
     /// Substitutes every object in place. On error nothing is changed.
     pub fn apply_all(&self, objects: &mut [Value]) -> Result<(), PostBuildError> {
+        let prepared = self.prepare();
         let mut replaced = Vec::new();
         for (i, object) in objects.iter().enumerate() {
-            if let Some(value) = self.apply(object)? {
+            if let Some(value) = self.apply_prepared(object, &prepared)? {
                 replaced.push((i, value));
             }
         }
@@ -229,6 +249,11 @@ impl Substitution {
         }
         Ok(())
     }
+}
+
+struct Prepared<'a> {
+    vars: Vars,
+    invalid_name: Option<&'a String>,
 }
 
 /// Whether the object opts out with [`SUBSTITUTE_KEY`]`: disabled` as a
@@ -248,16 +273,6 @@ pub fn is_valid_var_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())
         && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
-}
-
-fn describe(object: &Value) -> String {
-    let field = |path: &[&str]| object.pointer(path).and_then(Value::as_str).unwrap_or("");
-    let kind = field(&["kind"]);
-    let name = field(&["metadata", "name"]);
-    match field(&["metadata", "namespace"]) {
-        "" => format!("{kind}/{name}"),
-        ns => format!("{kind}/{ns}/{name}"),
-    }
 }
 
 #[cfg(test)]

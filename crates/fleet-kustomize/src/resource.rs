@@ -101,29 +101,35 @@ impl ResId {
 
     /// `group/version` or `version`.
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() {
-            self.version.clone()
-        } else {
-            format!("{}/{}", self.group, self.version)
-        }
+        fleet_model::id::join_api_version(&self.group, &self.version)
     }
 
     /// kustomize's `Gvk.String()`: `Kind.version.group` with placeholders.
     pub fn gvk_string(&self) -> String {
-        let or = |s: &str, d: &str| {
-            if s.is_empty() {
-                d.to_string()
-            } else {
-                s.to_string()
-            }
-        };
         format!(
             "{}.{}.{}",
-            or(&self.kind, "[noKind]"),
-            or(&self.version, "[noVer]"),
-            or(&self.group, "[noGrp]")
+            or_placeholder(&self.kind, "[noKind]"),
+            or_placeholder(&self.version, "[noVer]"),
+            or_placeholder(&self.group, "[noGrp]")
         )
     }
+}
+
+/// `Kind/namespace/name` (or `Kind/name`) of an object for error messages,
+/// read leniently so that even a half-formed object can be named.
+pub(crate) fn describe_object(object: &Value) -> String {
+    let field = |path: &[&str]| object.pointer(path).and_then(Value::as_str).unwrap_or("");
+    let kind = field(&["kind"]);
+    let name = field(&["metadata", "name"]);
+    match field(&["metadata", "namespace"]) {
+        "" => format!("{kind}/{name}"),
+        ns => format!("{kind}/{ns}/{name}"),
+    }
+}
+
+/// `s`, or `placeholder` when `s` is empty (kustomize's id strings).
+pub(crate) fn or_placeholder<'a>(s: &'a str, placeholder: &'a str) -> &'a str {
+    if s.is_empty() { placeholder } else { s }
 }
 
 impl fmt::Display for ResId {

@@ -92,11 +92,7 @@ impl ObjectId {
 
     /// `group/version`, or just `version` for the core group.
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() {
-            self.version.clone()
-        } else {
-            format!("{}/{}", self.group, self.version)
-        }
+        join_api_version(&self.group, &self.version)
     }
 
     /// kubectl's reference form: `deployment.apps/web`, `configmap/settings`.
@@ -143,6 +139,21 @@ impl ObjectId {
             namespace: (!namespace.is_empty()).then(|| namespace.to_string()),
             name: name.to_string(),
         })
+    }
+}
+
+/// `group/version`, or just `version` for the core group (the inverse of
+/// [`split_api_version`]).
+///
+/// ```
+/// assert_eq!(fleet_model::id::join_api_version("apps", "v1"), "apps/v1");
+/// assert_eq!(fleet_model::id::join_api_version("", "v1"), "v1");
+/// ```
+pub fn join_api_version(group: &str, version: &str) -> String {
+    if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
     }
 }
 

@@ -165,17 +165,21 @@ fn format_float(f: f64) -> String {
     }
 }
 
+/// The number text with yaml's `_` digit separators removed.
+fn without_underscores(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('_') {
+        std::borrow::Cow::Owned(text.replace('_', ""))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 /// Reads an integer the way Go's `strconv.ParseInt(s, 0, 64)` does after
 /// yaml.v3 removed the underscores: sign, then `0x`, `0o`, `0b`, a leading `0`
 /// for octal, or decimal; the result must fit in `i64` or `u64`.
 fn parse_int(text: &str) -> Option<i128> {
-    let owned;
-    let plain: &str = if text.contains('_') {
-        owned = text.replace('_', "");
-        &owned
-    } else {
-        text
-    };
+    let plain = without_underscores(text);
+    let plain: &str = &plain;
     let (neg, body) = match plain.as_bytes().first() {
         Some(b'-') => (true, &plain[1..]),
         Some(b'+') => (false, &plain[1..]),
@@ -252,13 +256,8 @@ pub(crate) fn classify_number(text: &str) -> Option<NumberKind> {
     if parse_int(text).is_some() {
         return Some(NumberKind::Int);
     }
-    let owned;
-    let plain: &str = if text.contains('_') {
-        owned = text.replace('_', "");
-        &owned
-    } else {
-        text
-    };
+    let plain = without_underscores(text);
+    let plain: &str = &plain;
     let body = plain.strip_prefix(['-', '+']).unwrap_or(plain);
     let (mantissa, exponent) = match body.find(['e', 'E']) {
         Some(i) => (&body[..i], Some(&body[i + 1..])),

@@ -7,7 +7,7 @@ use fleet_kustomize::flux::{
 };
 use fleet_kustomize::fs::DiskFs;
 use fleet_model::flux::kustomization::Kustomization;
-use fleet_model::{Manifest, Value};
+use fleet_model::{Manifest, Source, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -60,17 +60,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         .unwrap_or_else(|| args.namespace.clone());
     let mut sources = substitute_sources(&repo_objects, &ns);
     for file in &args.substitute_from {
-        let text = std::fs::read_to_string(file)
-            .with_context(|| format!("--substitute-from {}", file.display()))?;
-        let docs = fleet_model::yaml::parse_documents(&text)
-            .map_err(|e| anyhow::anyhow!("{}:{}: {}", file.display(), e.line, e.message))?;
-        let objects: Vec<RepoObject> = docs
-            .into_iter()
-            .map(|d| RepoObject {
-                file: file.display().to_string(),
-                value: d.value,
-            })
-            .collect();
+        let objects = read_objects(file).context("--substitute-from")?;
         sources.extend(substitute_sources(&objects, &ns));
     }
     // A referenced source that exists but cannot be read (say, an encrypted
@@ -132,30 +122,46 @@ fn is_flux_kustomization(v: &Value, name: &str, namespace: &str) -> bool {
         && [namespace, ""].contains(&s(&["metadata", "namespace"]))
 }
 
-fn typed(value: &Value, file: &str) -> Result<Kustomization> {
-    let text = fleet_model::yaml::to_string(value);
-    let manifests = Manifest::read_all(&text, file)?;
-    let Some(m) = manifests.first() else {
-        bail!("{file}: empty Kustomization");
+/// Every document of a YAML file the user named; a YAML error is an error
+/// here, with the file and line.
+fn read_objects(file: &Path) -> Result<Vec<RepoObject>> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("failed to read {}", file.display()))?;
+    let docs = fleet_model::yaml::parse_documents(&text)
+        .map_err(|e| anyhow::anyhow!("{}:{}: {}", file.display(), e.line, e.message))?;
+    Ok(docs
+        .into_iter()
+        .map(|d| RepoObject {
+            file: file.display().to_string(),
+            line: d.line,
+            value: d.value,
+        })
+        .collect())
+}
+
+/// The typed Kustomization; a schema error names its file and line.
+fn typed(object: &RepoObject) -> Result<Kustomization> {
+    let source = Source {
+        file: object.file.clone(),
+        line: object.line,
     };
-    Ok(m.to_typed()?)
+    let manifest = Manifest::new(object.value.clone(), Some(source.clone()))
+        .map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
+    Ok(manifest.to_typed()?)
 }
 
 fn find_in_file(file: &Path, name: &str, namespace: &str) -> Result<Kustomization> {
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("failed to read kustomization file {}", file.display()))?;
-    let docs = fleet_model::yaml::parse_documents(&text)
-        .map_err(|e| anyhow::anyhow!("{}:{}: {}", file.display(), e.line, e.message))?;
-    let found = docs
+    let objects = read_objects(file)?;
+    let found = objects
         .iter()
-        .find(|d| is_flux_kustomization(&d.value, name, namespace))
+        .find(|o| is_flux_kustomization(&o.value, name, namespace))
         .with_context(|| {
             format!(
                 "failed to find kustomization with name '{name}' and namespace '{namespace}' in file '{}'",
                 file.display()
             )
         })?;
-    typed(&found.value, &file.display().to_string())
+    typed(found)
 }
 
 /// The Kustomization named so in the repository. When several clusters
@@ -188,7 +194,7 @@ fn find_in_repo(
         }
     }
     match found.as_slice() {
-        [one] => typed(&one.value, &one.file),
+        [one] => typed(one),
         [] => bail!(
             "no Flux Kustomization '{namespace}/{name}' in the YAML files under {}; pass it with --kustomization-file",
             repo.display()

@@ -194,45 +194,36 @@ pub(crate) fn apply_patch(
     ra: &mut Accumulator,
     p: &crate::kustfile::PatchArgs,
 ) -> Result<()> {
-    {
-        let (text, file) = patch_text(t, p.path.as_deref(), p.patch.as_deref())?;
-        let allow_name = p.options.get("allowNameChange").copied().unwrap_or(false);
-        let allow_kind = p.options.get("allowKindChange").copied().unwrap_or(false);
-        match parse_patch(&text, &file)? {
-            Patch::Json(ops) => {
-                let Some(target) = &p.target else {
-                    return Err(Error::msg(format!(
-                        "{file}: must specify a target for JSON patch {}",
-                        text.trim()
-                    )));
-                };
-                apply_json_to_selected(&mut ra.resmap, target, &ops)?;
-            }
-            Patch::Strategic(objects) => match &p.target {
-                Some(target) => {
-                    let sel = Compiled::new(target)?;
-                    for obj in &objects {
-                        let picked: Vec<usize> = ra
-                            .resmap
-                            .resources()
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, r)| sel.matches(r))
-                            .map(|(i, _)| i)
-                            .collect();
-                        // Apply from the end so deletions keep earlier indices valid.
-                        for i in picked.into_iter().rev() {
-                            apply_smp(&mut ra.resmap, i, obj, allow_name, allow_kind)?;
-                        }
-                    }
-                }
-                None => {
-                    for obj in &objects {
-                        apply_to_named_target(&mut ra.resmap, obj, &file, allow_name, allow_kind)?;
-                    }
-                }
-            },
+    let (text, file) = patch_text(t, p.path.as_deref(), p.patch.as_deref())?;
+    let allow_name = p.options.get("allowNameChange").copied().unwrap_or(false);
+    let allow_kind = p.options.get("allowKindChange").copied().unwrap_or(false);
+    match parse_patch(&text, &file)? {
+        Patch::Json(ops) => {
+            let Some(target) = &p.target else {
+                return Err(Error::msg(format!(
+                    "{file}: must specify a target for JSON patch {}",
+                    text.trim()
+                )));
+            };
+            apply_json_to_selected(&mut ra.resmap, target, &ops)?;
         }
+        Patch::Strategic(objects) => match &p.target {
+            Some(target) => {
+                let sel = Compiled::new(target)?;
+                for obj in &objects {
+                    let picked = sel.select(&ra.resmap);
+                    // Apply from the end so deletions keep earlier indices valid.
+                    for i in picked.into_iter().rev() {
+                        apply_smp(&mut ra.resmap, i, obj, allow_name, allow_kind)?;
+                    }
+                }
+            }
+            None => {
+                for obj in &objects {
+                    apply_to_named_target(&mut ra.resmap, obj, &file, allow_name, allow_kind)?;
+                }
+            }
+        },
     }
     Ok(())
 }
@@ -242,15 +233,7 @@ fn apply_json_to_selected(
     target: &Selector,
     ops: &json_patch::Patch,
 ) -> Result<()> {
-    let sel = Compiled::new(target)?;
-    let picked: Vec<usize> = resmap
-        .resources()
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| sel.matches(r))
-        .map(|(i, _)| i)
-        .collect();
-    for i in picked {
+    for i in Compiled::new(target)?.select(resmap) {
         let mut r = resmap.resources()[i].clone();
         let before = r.id();
         r.value = json6902::apply(&r.value, ops, &before.to_string())?;
@@ -276,25 +259,22 @@ pub(crate) fn apply_json6902_entry(
     ra: &mut Accumulator,
     p: &crate::kustfile::Json6902Patch,
 ) -> Result<()> {
-    {
-        let Some(target) = &p.target else {
-            return Err(Error::Kustomization {
-                file: t.file.clone(),
-                message: "patchesJson6902 entries need a target".into(),
-            });
-        };
-        let (text, file) = patch_text(t, p.path.as_deref(), p.patch.as_deref())?;
-        let ops = json6902::parse(&text, &file)?;
-        // patchesJson6902 targets match names exactly, not as regular expressions.
-        let exact = Selector {
-            name: target.name.as_deref().map(regex::escape),
-            namespace: target.namespace.as_deref().map(regex::escape),
-            kind: target.kind.as_deref().map(regex::escape),
-            group: target.group.as_deref().map(regex::escape),
-            version: target.version.as_deref().map(regex::escape),
-            ..Default::default()
-        };
-        apply_json_to_selected(&mut ra.resmap, &exact, &ops)?;
-    }
-    Ok(())
+    let Some(target) = &p.target else {
+        return Err(Error::Kustomization {
+            file: t.file.clone(),
+            message: "patchesJson6902 entries need a target".into(),
+        });
+    };
+    let (text, file) = patch_text(t, p.path.as_deref(), p.patch.as_deref())?;
+    let ops = json6902::parse(&text, &file)?;
+    // patchesJson6902 targets match names exactly, not as regular expressions.
+    let exact = Selector {
+        name: target.name.as_deref().map(regex::escape),
+        namespace: target.namespace.as_deref().map(regex::escape),
+        kind: target.kind.as_deref().map(regex::escape),
+        group: target.group.as_deref().map(regex::escape),
+        version: target.version.as_deref().map(regex::escape),
+        ..Default::default()
+    };
+    apply_json_to_selected(&mut ra.resmap, &exact, &ops)
 }

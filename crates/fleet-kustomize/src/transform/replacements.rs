@@ -98,25 +98,10 @@ impl IdSelector {
 
 /// Splits `a.b.[k=v.w].c` at dots outside brackets.
 fn split_field_path(p: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut depth = 0;
-    for c in p.chars() {
-        match c {
-            '[' => {
-                depth += 1;
-                cur.push(c)
-            }
-            ']' => {
-                depth -= 1;
-                cur.push(c)
-            }
-            '.' if depth == 0 => out.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out.into_iter().filter(|s| !s.is_empty()).collect()
+    super::select::split_outside(p, ('[', ']'), '.')
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 fn scalar_text(v: &Value) -> String {

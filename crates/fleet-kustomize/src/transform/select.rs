@@ -54,6 +54,17 @@ impl Compiled {
         })
     }
 
+    /// The indices of the selected resources, in order.
+    pub fn select(&self, resmap: &crate::resource::ResMap) -> Vec<usize> {
+        resmap
+            .resources()
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| self.matches(r))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
     /// Whether the resource is selected.
     pub fn matches(&self, r: &Resource) -> bool {
         let cur = r.id();
@@ -103,29 +114,31 @@ enum Requirement {
 pub struct LabelSelector(Vec<Requirement>);
 
 fn split_top_level(s: &str) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut depth = 0;
-    let mut cur = String::new();
-    for c in s.chars() {
-        match c {
-            '(' => {
-                depth += 1;
-                cur.push(c)
-            }
-            ')' => {
-                depth -= 1;
-                cur.push(c)
-            }
-            ',' if depth == 0 => parts.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
-        }
-    }
-    parts.push(cur);
-    parts
+    split_outside(s, ('(', ')'), ',')
         .into_iter()
         .map(|p| p.trim().to_string())
         .filter(|p| !p.is_empty())
         .collect()
+}
+
+/// Splits `s` at `sep` where it is not inside the `brackets` pair.
+pub(crate) fn split_outside(s: &str, brackets: (char, char), sep: char) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut depth = 0i32;
+    let mut cur = String::new();
+    for c in s.chars() {
+        if c == brackets.0 {
+            depth += 1;
+        } else if c == brackets.1 {
+            depth -= 1;
+        } else if c == sep && depth == 0 {
+            parts.push(std::mem::take(&mut cur));
+            continue;
+        }
+        cur.push(c);
+    }
+    parts.push(cur);
+    parts
 }
 
 impl LabelSelector {

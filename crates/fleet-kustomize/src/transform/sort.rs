@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::kustfile::SortOptions;
-use crate::resource::{ResId, ResMap};
+use crate::resource::{ResId, ResMap, or_placeholder};
 use std::collections::HashMap;
 
 const DEFAULT_FIRST: &[&str] = &[
@@ -36,18 +36,11 @@ const DEFAULT_LAST: &[&str] = &[
 ];
 
 fn gvk_sort_string(id: &ResId) -> String {
-    let or = |s: &str, d: &str| {
-        if s.is_empty() {
-            d.to_string()
-        } else {
-            s.to_string()
-        }
-    };
     format!(
         "{}_{}_{}",
-        or(&id.group, "~G"),
-        or(&id.version, "~V"),
-        or(&id.kind, "~K")
+        or_placeholder(&id.group, "~G"),
+        or_placeholder(&id.version, "~V"),
+        or_placeholder(&id.kind, "~K")
     )
 }
 

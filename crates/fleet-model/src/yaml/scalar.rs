@@ -17,79 +17,16 @@ pub(crate) fn resolve_plain(text: &str) -> Value {
 
 /// Resolves an untagged plain scalar as go-yaml v2 does (YAML 1.1, the
 /// reader behind `sigs.k8s.io/yaml`'s `YAMLToJSON`): `y`/`yes`/`on` and
-/// `n`/`no`/`off` are booleans too, integers may have `_` separators, a
-/// leading `0` means octal and `0b`/`0o`/`0x` prefixes are accepted, as Go's
-/// `strconv.ParseInt(s, 0, 64)` reads them. Timestamps stay strings, as v2
+/// `n`/`no`/`off` are booleans too. Numbers already follow Go's
+/// `strconv.ParseInt(s, 0, 64)` after underscore removal in both readers
+/// (`0755` is octal, `1_000` an integer), and timestamps stay strings, as v2
 /// keeps them when decoding into an untyped value.
 pub(crate) fn resolve_plain_go_yaml_v2(text: &str) -> Value {
     match text {
-        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => return Value::Bool(true),
-        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => return Value::Bool(false),
-        _ => {}
+        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => Value::Bool(true),
+        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => Value::Bool(false),
+        _ => resolve_plain(text),
     }
-    let numeric_hint = text
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '.'));
-    if !numeric_hint {
-        return resolve_plain(text);
-    }
-    let plain = text.replace('_', "");
-    if let Some(i) = go_parse_int(&plain) {
-        return Value::Number(Number::from_i64(i));
-    }
-    if let Some(u) = go_parse_uint(&plain) {
-        return Value::Number(Number::from_u64(u));
-    }
-    match Number::parse(&plain) {
-        Some(n) => Value::Number(n),
-        None => Value::String(text.to_string()),
-    }
-}
-
-/// The digits and radix of an unsigned Go integer literal (`0x1F`, `0o17`,
-/// `017`, `0b101`, `42`).
-fn go_radix(digits: &str) -> (&str, u32) {
-    let lower = |p: &str| digits.len() > 2 && digits[..2].eq_ignore_ascii_case(p);
-    if lower("0x") {
-        (&digits[2..], 16)
-    } else if lower("0o") {
-        (&digits[2..], 8)
-    } else if lower("0b") {
-        (&digits[2..], 2)
-    } else if digits.len() > 1 && digits.starts_with('0') {
-        (&digits[1..], 8)
-    } else {
-        (digits, 10)
-    }
-}
-
-/// `strconv.ParseInt(s, 0, 64)`.
-fn go_parse_int(s: &str) -> Option<i64> {
-    let (negative, rest) = match s.as_bytes().first()? {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let (digits, radix) = go_radix(rest);
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
-        return None;
-    }
-    let magnitude = u64::from_str_radix(digits, radix).ok()?;
-    if negative {
-        0i64.checked_sub_unsigned(magnitude)
-    } else {
-        i64::try_from(magnitude).ok()
-    }
-}
-
-/// `strconv.ParseUint(s, 0, 64)`.
-fn go_parse_uint(s: &str) -> Option<u64> {
-    let (digits, radix) = go_radix(s);
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
-        return None;
-    }
-    u64::from_str_radix(digits, radix).ok()
 }
 
 /// How the writer must present a string so that it reads back as the same string.
