@@ -1,5 +1,10 @@
 //! The `fleet` binary end to end: objects, build, envsubst.
 
+// The SOPS file writer of fleet-kustomize's tests (Debian's age seals the
+// data keys), shared rather than copied.
+#[path = "../../../crates/fleet-kustomize/tests/support/sops_writer.rs"]
+mod sops_writer;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -24,7 +29,7 @@ fn fleet(args: &[&str]) -> (i32, String, String) {
 fn lists_and_checks_the_example_clusters() {
     let (code, stdout, stderr) = fleet(&["objects", "examples/fleet/clusters"]);
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(stdout.lines().count(), 9, "{stdout}");
+    assert_eq!(stdout.lines().count(), 13, "{stdout}");
     assert!(stdout.contains("examples/fleet/clusters/staging/flux-system.yaml:1\tsource.toolkit.fluxcd.io/v1\tGitRepository/flux-system/flux-system\tvalid"));
 }
 
@@ -157,6 +162,73 @@ fn build_kustomization_renders_the_management_kustomization() {
 }
 
 #[test]
+fn the_management_kustomization_builds_every_cluster_it_renders() {
+    let (code, stdout, stderr) = fleet(&[
+        "build",
+        "ks",
+        "workload-clusters",
+        "--path",
+        "examples/fleet/workloads",
+        "--recursive",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stdout.contains("${"), "unsubstituted variable:\n{stdout}");
+    // The management layer's substitutions reach the per-cluster
+    // Kustomizations (settings from the fleet-settings ConfigMap) ...
+    assert!(stdout.contains("  name: production-eu-infrastructure\n  namespace: flux-system\nspec:\n  interval: 10m\n  kubeConfig:\n    secretRef:\n      name: production-eu-kubeconfig\n"), "{stdout}");
+    // ... and theirs, as rendered, reach each cluster's objects.
+    for (cluster, tier) in [
+        ("production-eu", "production"),
+        ("production-us", "production"),
+        ("staging", "workload"),
+    ] {
+        assert!(
+            stdout.contains(&format!("hostname: ingress.{cluster}.example.com\n")),
+            "{cluster}"
+        );
+        let owner = format!("kustomize.toolkit.fluxcd.io/name: {cluster}-infrastructure\n");
+        assert!(stdout.matches(&owner).count() > 5, "{cluster}: {owner}");
+        assert!(
+            stdout.contains(&format!(
+                "        cluster: {cluster}\n        tier: {tier}\n"
+            )),
+            "{cluster}"
+        );
+    }
+    insta::assert_snapshot!("flux_management_recursive", stdout);
+
+    // Without --recursive only the first level is built, as flux build does.
+    let (code, first, _) = fleet(&[
+        "build",
+        "ks",
+        "workload-clusters",
+        "--path",
+        "examples/fleet/workloads",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        first.matches("\nkind: ").count() + usize::from(first.starts_with("kind: ")),
+        3
+    );
+    // A --path that is not the Kustomization's spec.path cannot find the root.
+    let (code, _, stderr) = fleet(&[
+        "build",
+        "ks",
+        "workload-clusters",
+        "--path",
+        "examples/fleet/infrastructure/staging",
+        "--kustomization-file",
+        "examples/fleet/clusters/management/workload-clusters.yaml",
+        "--recursive",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("does not end with the Kustomization's spec.path './workloads'"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn build_kustomization_masks_secrets_unless_asked() {
     let dir = "bins/fleet/tests/fixtures/flux-secret";
     let args = |extra: &[&'static str]| {
@@ -230,4 +302,82 @@ fn build_kustomization_errors_name_what_to_fix() {
         stderr.contains("Secret/db: variable substitution failed: variable not set (strict mode): \"db_password\""),
         "{stderr}"
     );
+}
+
+#[test]
+fn build_kustomization_decrypts_with_the_given_keys() {
+    if !sops_writer::age_available() {
+        return;
+    }
+    let tmp = std::env::temp_dir().join(format!("fleet-cli-sops-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(tmp.join("app")).unwrap_or_else(|e| panic!("{e}"));
+    let (identity, recipient) = sops_writer::age_keygen(&tmp, "identity");
+    let mut writer = sops_writer::SopsWriter::new(&recipient, [7u8; 32]);
+    writer.encrypted_regex = Some("^(data|stringData)$".into());
+    let write = |name: &str, text: &str| {
+        std::fs::write(tmp.join(name), text).unwrap_or_else(|e| panic!("{name}: {e}"));
+    };
+    write(
+        "app/db.yaml",
+        &writer.yaml("apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: ${db_password:=hunter2}\n"),
+    );
+    write(
+        "ks.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./app\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: fleet\n  decryption:\n    provider: sops\n    secretRef:\n      name: sops-age\n  postBuild:\n    substitute:\n      unused: x\n",
+    );
+    let indented: String = identity.lines().map(|l| format!("    {l}\n")).collect();
+    write(
+        "sops-age.yaml",
+        &format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: sops-age\n  namespace: flux-system\nstringData:\n  age.agekey: |\n{indented}"
+        ),
+    );
+    let path = |name: &str| tmp.join(name).to_string_lossy().into_owned();
+    let base = [
+        "build".to_string(),
+        "ks".into(),
+        "app".into(),
+        "--path".into(),
+        path("app"),
+        "--kustomization-file".into(),
+        path("ks.yaml"),
+    ];
+    let run = |extra: &[String]| {
+        let args: Vec<&str> = base.iter().chain(extra).map(String::as_str).collect();
+        fleet(&args)
+    };
+
+    let (code, stdout, stderr) = run(&[
+        "--decryption-key".into(),
+        path("identity.txt"),
+        "--show-secrets".into(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("  password: hunter2\n") && !stdout.contains("ENC["),
+        "{stdout}"
+    );
+
+    let (code, stdout, stderr) = run(&["--decryption-secret".into(), path("sops-age.yaml")]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("  password: '**SOPS**'\n"),
+        "masked by default: {stdout}"
+    );
+
+    let (code, stdout, stderr) = run(&[]);
+    assert_eq!(code, 2);
+    assert!(stdout.is_empty(), "nothing printed: {stdout}");
+    assert!(
+        stderr.contains(
+            "app/db.yaml: SOPS-encrypted, but no decryption keys were given (spec.decryption.secretRef names Secret 'flux-system/sops-age'); provide them to the build\nhint: pass the Secret with --decryption-secret FILE or its keys with --decryption-key FILE\n"
+        ),
+        "{stderr}"
+    );
+
+    let (code, _, stderr) = run(&["--decryption-key".into(), path("ks.yaml")]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("neither an age identity file"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&tmp);
 }

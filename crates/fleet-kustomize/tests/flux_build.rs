@@ -192,6 +192,7 @@ fn full_build_substitutes_labels_owner_and_common_metadata() {
     let opts = FluxBuildOptions {
         strict_substitution: true,
         substitute_sources: sources,
+        ..FluxBuildOptions::default()
     };
     let out = build_ok(&spec, &opts);
     insta::assert_snapshot!("flux_full_build", out);
@@ -306,7 +307,22 @@ fn encrypted_objects_are_never_emitted() {
     .err()
     .map(|e| e.to_string())
     .unwrap_or_default();
-    assert!(err.starts_with("Secret/s: SOPS-encrypted"), "{err}");
+    assert!(
+        err.starts_with("/repo/apps/secret.yaml: SOPS-encrypted, but no decryption keys were given (spec.decryption has no secretRef)"),
+        "{err}"
+    );
+    // Without spec.decryption the Secret is refused after the build, as
+    // kustomize-controller refuses it.
+    let err = mem_build(&[("/repo/apps/secret.yaml", secret)], "  path: ./apps\n")
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        err.starts_with(
+            "Secret/s is SOPS encrypted, configuring decryption (spec.decryption) is required"
+        ),
+        "{err}"
+    );
 }
 
 #[test]

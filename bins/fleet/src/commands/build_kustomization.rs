@@ -1,16 +1,21 @@
 //! `fleet build kustomization NAME --path DIR [--kustomization-file FILE]`
+//! (`--recursive` follows the Flux Kustomizations it renders)
 
 use anyhow::{Context, Result, bail};
+use fleet_kustomize::ResourceSet;
+use fleet_kustomize::flux::decrypt::DecryptError;
 use fleet_kustomize::flux::{
-    FluxBuildOptions, RepoObject, build_kustomization_dir, mask_secret, objects_in_file,
-    substitute_sources,
+    FluxBuildError, FluxBuildOptions, RepoObject, build_kustomization_dir, build_tree,
+    decrypt_repo_objects, mask_secret, objects_in_file, secret_entries, substitute_sources,
 };
 use fleet_kustomize::fs::DiskFs;
+use fleet_kustomize::sops::KeyRing;
 use fleet_model::flux::kustomization::Kustomization;
 use fleet_model::{Manifest, Source, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// Arguments of `fleet build kustomization`.
 #[derive(clap::Args)]
@@ -35,6 +40,20 @@ pub struct Args {
     /// kustomize-controller does with `StrictPostBuildSubstitutions`.
     #[arg(long)]
     strict: bool,
+    /// A file holding the decryption Secret (`spec.decryption.secretRef`):
+    /// its `*.agekey` and `*.asc` entries are the SOPS keys. Without it, the
+    /// Secret is looked for in the repository.
+    #[arg(long, value_name = "FILE")]
+    decryption_secret: Option<PathBuf>,
+    /// A private key file for SOPS (an age identity file, or an armored PGP
+    /// secret key); may be repeated.
+    #[arg(long, value_name = "FILE")]
+    decryption_key: Vec<PathBuf>,
+    /// Also build every Flux Kustomization the output holds that uses the
+    /// same source, as rendered (a management Kustomization's per-cluster
+    /// Kustomizations), and theirs in turn; prints all of it.
+    #[arg(long)]
+    recursive: bool,
     /// Print Secret values instead of masking them.
     #[arg(long)]
     show_secrets: bool,
@@ -48,7 +67,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let dir = std::fs::canonicalize(&args.path)
         .with_context(|| format!("--path {}: no such directory", args.path.display()))?;
     let repo = repo_root(&dir);
-    let repo_objects = repo_objects(&repo);
+    let mut repo_objects = repo_objects(&repo);
     let ks = match &args.kustomization_file {
         Some(file) => find_in_file(file, &args.name, &args.namespace)?,
         None => find_in_repo(&repo_objects, &repo, &dir, &args.name, &args.namespace)?,
@@ -58,9 +77,16 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         .namespace
         .clone()
         .unwrap_or_else(|| args.namespace.clone());
+    let keys = decryption_keys(args, &ks, &repo_objects, &ns)?;
+    if let Some(keys) = &keys {
+        decrypt_repo_objects(&mut repo_objects, keys, |f| std::fs::read(f).ok());
+    }
     let mut sources = substitute_sources(&repo_objects, &ns);
     for file in &args.substitute_from {
-        let objects = read_objects(file).context("--substitute-from")?;
+        let mut objects = read_objects(file).context("--substitute-from")?;
+        if let Some(keys) = &keys {
+            decrypt_repo_objects(&mut objects, keys, |f| std::fs::read(f).ok());
+        }
         sources.extend(substitute_sources(&objects, &ns));
     }
     // A referenced source that exists but cannot be read (say, an encrypted
@@ -69,8 +95,25 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let opts = FluxBuildOptions {
         strict_substitution: args.strict,
         substitute_sources: sources.data,
+        decryption_keys: keys,
     };
-    let mut set = build_kustomization_dir(&DiskFs, &dir.to_string_lossy(), &ks, &opts)?;
+    let mut set = if args.recursive {
+        let root = source_root(&dir, ks.spec.path())?;
+        let tree = build_tree(&DiskFs, &root, &ks, &opts).map_err(with_key_hint)?;
+        for skipped in &tree.skipped {
+            eprintln!("skipped Kustomization {}: {}", skipped.id, skipped.reason);
+        }
+        ResourceSet {
+            resources: tree
+                .nodes
+                .into_iter()
+                .flat_map(|n| n.set.resources)
+                .collect(),
+        }
+    } else {
+        build_kustomization_dir(&DiskFs, &dir.to_string_lossy(), &ks, &opts)
+            .map_err(with_key_hint)?
+    };
     if !args.show_secrets {
         set.resources.iter_mut().for_each(mask_secret);
     }
@@ -80,6 +123,103 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     };
     std::io::stdout().lock().write_all(text.as_bytes())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Adds where to give the keys when a build met encrypted files without any.
+fn with_key_hint(e: FluxBuildError) -> anyhow::Error {
+    if matches!(e, FluxBuildError::Decrypt(DecryptError::MissingKeys { .. })) {
+        anyhow::anyhow!(
+            "{e}\nhint: pass the Secret with --decryption-secret FILE or its keys with --decryption-key FILE"
+        )
+    } else {
+        e.into()
+    }
+}
+
+/// The source root `dir` is `spec_path` of: `dir` with that path's tail
+/// taken off.
+fn source_root(dir: &Path, spec_path: &str) -> Result<String> {
+    let dir = fleet_kustomize::fs::join("/", &dir.to_string_lossy());
+    let tail = fleet_kustomize::fs::join("/", spec_path);
+    if tail == "/" {
+        return Ok(dir);
+    }
+    match dir.strip_suffix(&tail) {
+        Some(root) => Ok(if root.is_empty() {
+            "/".into()
+        } else {
+            root.to_string()
+        }),
+        None => bail!(
+            "--recursive: --path {dir} does not end with the Kustomization's spec.path '{spec_path}', so the source root is unknown; pass the directory spec.path names"
+        ),
+    }
+}
+
+/// The SOPS keys: the decryption Secret from `--decryption-secret` or the
+/// repository, plus every `--decryption-key` file.
+fn decryption_keys(
+    args: &Args,
+    ks: &Kustomization,
+    repo_objects: &[RepoObject],
+    namespace: &str,
+) -> Result<Option<Arc<KeyRing>>> {
+    let mut entries: Vec<(String, Vec<u8>)> = Vec::new();
+    let wanted = ks
+        .spec
+        .decryption
+        .as_ref()
+        .and_then(|d| d.secret_ref.as_ref())
+        .map(|r| r.name.as_str());
+    let is_secret = |o: &&RepoObject| o.value.get("kind").and_then(Value::as_str) == Some("Secret");
+    let named = |o: &&RepoObject| {
+        let s = |path: &[&str]| o.value.pointer(path).and_then(Value::as_str).unwrap_or("");
+        Some(s(&["metadata", "name"])) == wanted
+            && [namespace, ""].contains(&s(&["metadata", "namespace"]))
+    };
+    if let Some(file) = &args.decryption_secret {
+        let objects = read_objects(file).context("--decryption-secret")?;
+        let secrets: Vec<&RepoObject> = objects.iter().filter(is_secret).collect();
+        let chosen = match secrets.iter().copied().find(named) {
+            Some(s) => s,
+            None if secrets.len() == 1 => secrets[0],
+            None => bail!(
+                "--decryption-secret {}: no Secret '{}' in the file",
+                file.display(),
+                wanted.unwrap_or("(spec.decryption.secretRef is not set)")
+            ),
+        };
+        entries.extend(secret_entries(chosen)?);
+    } else if wanted.is_some()
+        && let Some(found) = repo_objects
+            .iter()
+            .filter(is_secret)
+            .filter(|o| !fleet_kustomize::sops::is_encrypted(&o.value))
+            .find(named)
+    {
+        entries.extend(secret_entries(found)?);
+    }
+    for file in &args.decryption_key {
+        let data = std::fs::read(file)
+            .with_context(|| format!("--decryption-key {}: cannot read", file.display()))?;
+        let text = String::from_utf8_lossy(&data);
+        let kind = if text.contains("AGE-SECRET-KEY-") {
+            "agekey"
+        } else if text.contains("PGP PRIVATE KEY BLOCK") {
+            "asc"
+        } else {
+            bail!(
+                "--decryption-key {}: neither an age identity file (AGE-SECRET-KEY-1…) nor an armored PGP private key",
+                file.display()
+            );
+        };
+        entries.push((format!("{}.{kind}", file.display()), data));
+    }
+    if entries.is_empty() {
+        return Ok(None);
+    }
+    let ring = KeyRing::from_secret_data(entries.iter().map(|(k, v)| (k.as_str(), v.as_slice())))?;
+    Ok(Some(Arc::new(ring)))
 }
 
 /// Every object in the repository's YAML files, skipping what Git ignores

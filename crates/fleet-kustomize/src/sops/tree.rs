@@ -1,11 +1,4 @@
-//! SOPS documents: decrypting the values of a SOPS-encrypted YAML or JSON
-//! tree with its data key and verifying its MAC, with the rules of
-//! getsops/sops (`unencrypted_suffix`, `encrypted_suffix`,
-//! `unencrypted_regex`, `encrypted_regex`, `mac_only_encrypted`).
-//!
-//! Recovering the data key from the document's age or PGP stanzas is the
-//! caller's part for now ([`SopsMetadata::age`], [`SopsMetadata::pgp`]);
-//! Flux builds do not call this module yet.
+//! The SOPS tree: metadata, value decryption and the MAC.
 //!
 //! Each value is `ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]`: AES-256-GCM
 //! with a 32-byte nonce, authenticated with the value's path (`a:b:`). The
@@ -22,6 +15,8 @@ use fleet_model::value::NumberKind;
 use fleet_model::{Number, Value};
 use sha2::{Digest, Sha512};
 
+use super::SopsError;
+
 /// AES-256-GCM with SOPS's 32-byte nonces.
 type SopsCipher = AesGcm<Aes256, U32>;
 
@@ -30,49 +25,6 @@ const MAC_ONLY_ENCRYPTED_INIT: [u8; 32] = [
     0x8a, 0x3f, 0xd2, 0xad, 0x54, 0xce, 0x66, 0x52, 0x7b, 0x10, 0x34, 0xf3, 0xd1, 0x47, 0xbe, 0x0b,
     0x0b, 0x97, 0x5b, 0x3b, 0xf4, 0x4f, 0x72, 0xc6, 0xfd, 0xad, 0xec, 0x81, 0x76, 0xf2, 0x7d, 0x69,
 ];
-
-/// Why a SOPS document could not be decrypted.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SopsError {
-    /// No top-level `sops` mapping.
-    #[error("sops metadata not found: the document has no top-level `sops` mapping")]
-    NotEncrypted,
-    /// A metadata field of the wrong shape.
-    #[error("invalid sops metadata: {0}")]
-    BadMetadata(String),
-    /// A value that is not a well-formed `ENC[…]` string.
-    #[error("{path}: malformed encrypted value: {reason}")]
-    Malformed {
-        /// The value's path (`a:b:`).
-        path: String,
-        /// What is wrong.
-        reason: String,
-    },
-    /// Authentication failed: wrong data key, or the value or its path was
-    /// changed.
-    #[error("{path}: could not decrypt value (wrong key, or the file was tampered with)")]
-    Decrypt {
-        /// The value's path (`a:b:`).
-        path: String,
-    },
-    /// The document has no MAC and MAC checking is on.
-    #[error("the document has no MAC; re-encrypt it with sops")]
-    NoMac,
-    /// The computed MAC differs from the stored one.
-    #[error(
-        "failed to verify sops data integrity: expected mac '{expected}', got '{got}'; the file was changed after encryption"
-    )]
-    MacMismatch {
-        /// The stored MAC.
-        expected: String,
-        /// The MAC of the decrypted values.
-        got: String,
-    },
-    /// A rule this reader does not apply (comment-based rules need the
-    /// file's comments).
-    #[error("unsupported sops metadata: {0}")]
-    Unsupported(String),
-}
 
 /// One master key's copy of the data key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,7 +61,18 @@ pub struct SopsMetadata {
 impl SopsMetadata {
     /// Reads the `sops` mapping of a document.
     pub fn from_document(doc: &Value) -> Result<SopsMetadata, SopsError> {
-        let meta = doc.get("sops").ok_or(SopsError::NotEncrypted)?;
+        SopsMetadata::from_value(doc.get("sops").ok_or(SopsError::NotEncrypted)?)
+    }
+
+    /// Reads a `sops` mapping itself (as a dotenv file's flattened
+    /// `sops_*` entries unflatten to).
+    pub fn from_value(meta: &Value) -> Result<SopsMetadata, SopsError> {
+        if meta.as_mapping().is_none() {
+            return Err(SopsError::BadMetadata(format!(
+                "`sops` is a {}, expected a mapping",
+                meta.type_name()
+            )));
+        }
         let text = |key: &str| -> Result<Option<String>, SopsError> {
             match meta.get(key) {
                 None | Some(Value::Null) => Ok(None),
@@ -127,17 +90,19 @@ impl SopsMetadata {
                 )));
             }
         }
-        if meta
-            .get("key_groups")
-            .and_then(Value::as_sequence)
-            .is_some_and(|g| g.len() > 1)
-        {
-            return Err(SopsError::Unsupported(
-                "several key groups (Shamir secret sharing)".into(),
-            ));
-        }
+        // Files written with `key_groups` keep their keys in the group; one
+        // group is the same as keys at the top level.
+        let keys = match meta.get("key_groups").and_then(Value::as_sequence) {
+            Some(groups) if groups.len() > 1 => {
+                return Err(SopsError::Unsupported(
+                    "several key groups (Shamir secret sharing)".into(),
+                ));
+            }
+            Some([group]) => group,
+            _ => meta,
+        };
         let stanzas = |key: &str, id: &str| -> Vec<KeyStanza> {
-            meta.get(key)
+            keys.get(key)
                 .and_then(Value::as_sequence)
                 .unwrap_or(&[])
                 .iter()
@@ -207,6 +172,26 @@ pub enum MacCheck {
 /// [`MacCheck::Verify`]) the MAC matches.
 pub fn decrypt_document(doc: &Value, data_key: &[u8], mac: MacCheck) -> Result<Value, SopsError> {
     let meta = SopsMetadata::from_document(doc)?;
+    let Value::Mapping(map) = doc else {
+        return Err(SopsError::NotEncrypted);
+    };
+    let mut body = map.clone();
+    body.shift_remove("sops");
+    let mut branches = vec![Value::Mapping(body)];
+    decrypt_branches(&mut branches, &meta, data_key, mac)?;
+    Ok(branches.pop().unwrap_or_default())
+}
+
+/// Decrypts the branches of one SOPS file (the documents of a YAML file,
+/// without their `sops` mappings) in place. The MAC runs over all of them
+/// in order, as SOPS computes it. On error the branches are left partly
+/// decrypted: callers must drop them.
+pub fn decrypt_branches(
+    branches: &mut [Value],
+    meta: &SopsMetadata,
+    data_key: &[u8],
+    mac: MacCheck,
+) -> Result<(), SopsError> {
     if data_key.len() != 32 {
         return Err(SopsError::BadMetadata(format!(
             "the data key has {} bytes, expected 32",
@@ -223,13 +208,8 @@ pub fn decrypt_document(doc: &Value, data_key: &[u8], mac: MacCheck) -> Result<V
         unencrypted: compile(&meta.unencrypted_regex)?,
         encrypted: compile(&meta.encrypted_regex)?,
     };
-    let Value::Mapping(map) = doc else {
-        return Err(SopsError::NotEncrypted);
-    };
-    let mut body = map.clone();
-    body.shift_remove("sops");
     let mut walker = Walker {
-        meta: &meta,
+        meta,
         rules: &rules,
         key: data_key,
         hash: Sha512::new(),
@@ -237,8 +217,9 @@ pub fn decrypt_document(doc: &Value, data_key: &[u8], mac: MacCheck) -> Result<V
     if meta.mac_only_encrypted {
         walker.hash.update(MAC_ONLY_ENCRYPTED_INIT);
     }
-    let mut out = Value::Mapping(body);
-    walker.walk(&mut out, &mut Vec::new())?;
+    for branch in branches.iter_mut() {
+        walker.walk(branch, &mut Vec::new())?;
+    }
     if mac == MacCheck::Verify {
         if meta.mac.is_empty() {
             return Err(SopsError::NoMac);
@@ -257,7 +238,7 @@ pub fn decrypt_document(doc: &Value, data_key: &[u8], mac: MacCheck) -> Result<V
             return Err(SopsError::MacMismatch { expected, got });
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 struct Walker<'a> {
@@ -386,11 +367,6 @@ pub fn decrypt_value(text: &str, key: &[u8], aad: &str) -> Result<Value, SopsErr
         other => return Err(malformed(&format!("unknown type {other:?}"))),
     };
     Ok(typed)
-}
-
-/// Whether a document carries SOPS metadata.
-pub fn is_encrypted(doc: &Value) -> bool {
-    doc.get("sops").and_then(|s| s.get("mac")).is_some()
 }
 
 #[cfg(test)]

@@ -7,19 +7,19 @@
 //! 2. `targetNamespace`, `namePrefix`, `nameSuffix`, `patches`,
 //!    `components` (with `ignoreMissingComponents`) and `images` are written
 //!    into that kustomization, as fluxcd/pkg's generator does;
-//! 3. the result is built with load restrictions off;
-//! 4. each object is post-build substituted ([`crate::postbuild`]);
-//! 5. owner labels (`kustomize.toolkit.fluxcd.io/name`, `/namespace`) and
+//! 3. the result is built with load restrictions off; with
+//!    `spec.decryption`, SOPS-encrypted files read as their plaintext
+//!    ([`decrypt`]);
+//! 4. Secret `data` entries holding SOPS files are decrypted, and an
+//!    encrypted Secret left over (no `spec.decryption`) fails the build;
+//! 5. each object is post-build substituted ([`crate::postbuild`]);
+//! 6. owner labels (`kustomize.toolkit.fluxcd.io/name`, `/namespace`) and
 //!    `commonMetadata` are set on every object.
 //!
 //! The generated kustomization is served from memory over the caller's
 //! tree ([`FluxOverlayFs`]); nothing is written to disk, so concurrent
 //! builds of one checkout cannot disturb each other (Flux takes a global
 //! lock and rewrites the file in place).
-//!
-//! SOPS decryption is not part of this layer yet: a Kustomization that
-//! asks for it and meets an encrypted object fails the build rather than
-//! emitting ciphertext.
 //!
 //! ```
 //! use fleet_kustomize::flux::{build_kustomization, FluxBuildOptions};
@@ -35,6 +35,11 @@
 //! assert!(out.to_yaml().contains("  namespace: prod\n"));
 //! assert!(out.to_yaml().contains("kustomize.toolkit.fluxcd.io/name: apps\n"));
 //! ```
+
+pub mod decrypt;
+mod tree;
+
+pub use tree::{Skipped, Tree, TreeNode, build_tree};
 
 use crate::build::{BuildOptions, LoadRestrictor, build};
 use crate::fs::{self, FileSystem};
@@ -81,11 +86,14 @@ pub enum FluxBuildError {
     #[error("kustomize build failed: {0}")]
     Build(#[from] Error),
     /// Post-build substitution failed.
-    #[error("{0}")]
+    #[error(transparent)]
     PostBuild(#[from] PostBuildError),
-    /// An encrypted object in a Kustomization that asks for decryption.
+    /// SOPS decryption failed.
+    #[error(transparent)]
+    Decrypt(#[from] decrypt::DecryptError),
+    /// An encrypted Secret in a Kustomization without `spec.decryption`.
     #[error(
-        "{object}: SOPS-encrypted; decryption is not supported by this fleet version yet, nothing was applied"
+        "{object} is SOPS encrypted, configuring decryption (spec.decryption) is required for this secret to be reconciled"
     )]
     Encrypted {
         /// The object.
@@ -102,6 +110,10 @@ pub struct FluxBuildOptions {
     /// The data of the ConfigMaps and Secrets `postBuild.substituteFrom`
     /// names, by (kind, name); Secret values already decoded.
     pub substitute_sources: IndexMap<(String, String), IndexMap<String, String>>,
+    /// The keys of the Secret `spec.decryption.secretRef` names (see
+    /// [`crate::sops::KeyRing::from_secret_data`]); `None` when it was not
+    /// found, which fails the build only if an encrypted file is met.
+    pub decryption_keys: Option<std::sync::Arc<crate::sops::KeyRing>>,
 }
 
 /// Builds a Flux Kustomization whose source tree is rooted at `root`.
@@ -137,16 +149,37 @@ pub fn build_kustomization_dir(
     }
     let (file, text) = flux_kustomization_file(fs, &dir, ks)?;
     let overlay = FluxOverlayFs::new(fs, &file, text);
-    let mut set = build(
-        &overlay,
-        &dir,
-        &BuildOptions {
-            load_restrictor: LoadRestrictor::None,
-        },
-    )?;
-    if ks.spec.decryption.is_some()
-        && let Some(obj) = set.resources.iter().find(|r| crate::sops::is_encrypted(r))
-    {
+    let build_opts = BuildOptions {
+        load_restrictor: LoadRestrictor::None,
+    };
+    let keys = opts.decryption_keys.as_deref();
+    let mut set = match &ks.spec.decryption {
+        Some(decryption) => {
+            let secret = decryption.secret_ref.as_ref().map(|r| {
+                format!(
+                    "{}/{}",
+                    ks.metadata.namespace.as_deref().unwrap_or(""),
+                    r.name
+                )
+            });
+            let decrypting = decrypt::DecryptingFs::new(&overlay, keys, secret);
+            let built = build(&decrypting, &dir, &build_opts);
+            if let Some(e) = decrypting.take_error() {
+                return Err(e.into());
+            }
+            let mut set = built?;
+            for obj in &mut set.resources {
+                decrypt::decrypt_secret_data(obj, keys)?;
+            }
+            set
+        }
+        None => build(&overlay, &dir, &build_opts)?,
+    };
+    if let Some(obj) = set.resources.iter().find(|r| {
+        r.get("kind").and_then(Value::as_str) == Some("Secret")
+            && crate::sops::is_encrypted(r)
+            && !decrypt::is_decryption_disabled(r)
+    }) {
         return Err(FluxBuildError::Encrypted {
             object: describe_object(obj),
         });
@@ -543,12 +576,91 @@ pub fn objects_in_file(file: &str, text: &str) -> Vec<RepoObject> {
         .collect()
 }
 
+/// Why a Secret found in a repository cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: Secret '{name}' key '{key}' is not valid base64; fix the value or use stringData")]
+pub struct SecretDataError {
+    /// The file.
+    pub file: String,
+    /// The Secret.
+    pub name: String,
+    /// The key.
+    pub key: String,
+}
+
+/// A Secret's entries as bytes: `data` base64-decoded, then `stringData`,
+/// in file order (the form [`crate::sops::KeyRing::from_secret_data`]
+/// reads).
+pub fn secret_entries(secret: &RepoObject) -> Result<Vec<(String, Vec<u8>)>, SecretDataError> {
+    use base64::Engine;
+    let name = secret
+        .value
+        .pointer(&["metadata", "name"])
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let mut out = Vec::new();
+    for (field, encoded) in [("data", true), ("stringData", false)] {
+        let Some(Value::Mapping(map)) = secret.value.get(field) else {
+            continue;
+        };
+        for (key, value) in map {
+            let text = text_of(value);
+            let bytes = if encoded {
+                base64::engine::general_purpose::STANDARD
+                    .decode(text.trim())
+                    .map_err(|_| SecretDataError {
+                        file: secret.file.clone(),
+                        name: name.to_string(),
+                        key: key.clone(),
+                    })?
+            } else {
+                text.as_bytes().to_vec()
+            };
+            out.push((key.clone(), bytes));
+        }
+    }
+    Ok(out)
+}
+
+/// Replaces the objects of every SOPS-encrypted file among `objects` with
+/// its decrypted objects (`read` gives a file's bytes). Files that do not
+/// decrypt stay as they are: they matter only if a build needs them, and
+/// then it reports them.
+pub fn decrypt_repo_objects(
+    objects: &mut Vec<RepoObject>,
+    keys: &crate::sops::KeyRing,
+    read: impl Fn(&str) -> Option<Vec<u8>>,
+) {
+    use crate::sops::{Format, MacCheck, decrypt_file};
+    let mut files: Vec<String> = objects
+        .iter()
+        .filter(|o| crate::sops::is_encrypted(&o.value))
+        .map(|o| o.file.clone())
+        .collect();
+    files.dedup();
+    for file in files {
+        let format = Format::for_path(&file);
+        let Some(plain) = read(&file)
+            .and_then(|data| decrypt_file(&data, format, format, keys, MacCheck::Verify).ok())
+        else {
+            continue;
+        };
+        let replacement = objects_in_file(&file, &String::from_utf8_lossy(&plain));
+        let Some(at) = objects.iter().position(|o| o.file == file) else {
+            continue;
+        };
+        objects.retain(|o| o.file != file);
+        let at = at.min(objects.len());
+        objects.splice(at..at, replacement);
+    }
+}
+
 /// Why a `substituteFrom` source found in a repository cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SourceError {
     /// A Secret whose values are SOPS-encrypted.
     #[error(
-        "{file}: Secret '{name}' is SOPS-encrypted and this fleet version cannot decrypt it yet; pass its values in a plain file with --substitute-from"
+        "{file}: Secret '{name}' is SOPS-encrypted and no given key opens it; provide the decryption keys, or its values in a plain file"
     )]
     Encrypted {
         /// The file.
@@ -557,17 +669,8 @@ pub enum SourceError {
         name: String,
     },
     /// A Secret `data` value that is not base64.
-    #[error(
-        "{file}: Secret '{name}' key '{key}' is not valid base64; fix the value or use stringData"
-    )]
-    BadBase64 {
-        /// The file.
-        file: String,
-        /// The Secret.
-        name: String,
-        /// The key.
-        key: String,
-    },
+    #[error(transparent)]
+    BadBase64(#[from] SecretDataError),
 }
 
 /// The ConfigMaps and Secrets among `objects` that live in `namespace` (or
@@ -655,44 +758,30 @@ fn source_data(
     kind: &str,
     name: &str,
 ) -> Result<IndexMap<String, String>, SourceError> {
-    use base64::Engine;
     let v = &obj.value;
-    if kind == "Secret" && crate::sops::is_encrypted(v) {
-        return Err(SourceError::Encrypted {
-            file: obj.file.clone(),
-            name: name.to_string(),
-        });
+    if kind == "Secret" {
+        if crate::sops::is_encrypted(v) {
+            return Err(SourceError::Encrypted {
+                file: obj.file.clone(),
+                name: name.to_string(),
+            });
+        }
+        return Ok(secret_entries(obj)?
+            .into_iter()
+            .map(|(k, bytes)| (k, String::from_utf8_lossy(&bytes).into_owned()))
+            .collect());
     }
-    let mut data = IndexMap::new();
-    let text_of = |x: &Value| match x {
+    Ok(match v.get("data") {
+        Some(Value::Mapping(m)) => m.iter().map(|(k, x)| (k.clone(), text_of(x))).collect(),
+        _ => IndexMap::new(),
+    })
+}
+
+/// A data value as text: strings as they are, other scalars as YAML writes them.
+fn text_of(x: &Value) -> String {
+    match x {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
         other => fleet_model::yaml::to_string(other).trim_end().to_string(),
-    };
-    if let Some(Value::Mapping(m)) = v.get("data") {
-        for (k, x) in m {
-            let value = if kind == "Secret" {
-                let raw = text_of(x);
-                let bytes = base64::engine::general_purpose::STANDARD
-                    .decode(raw.trim())
-                    .map_err(|_| SourceError::BadBase64 {
-                        file: obj.file.clone(),
-                        name: name.to_string(),
-                        key: k.clone(),
-                    })?;
-                String::from_utf8_lossy(&bytes).into_owned()
-            } else {
-                text_of(x)
-            };
-            data.insert(k.clone(), value);
-        }
     }
-    if kind == "Secret"
-        && let Some(Value::Mapping(m)) = v.get("stringData")
-    {
-        for (k, x) in m {
-            data.insert(k.clone(), text_of(x));
-        }
-    }
-    Ok(data)
 }

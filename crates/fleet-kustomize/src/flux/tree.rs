@@ -1,0 +1,128 @@
+//! Building a Kustomization together with the Flux Kustomizations it
+//! applies: a management Kustomization renders per-cluster Kustomizations
+//! (with its own substitutions), and each of those, as rendered, renders
+//! its cluster's manifests. `flux build kustomization` stops at the first
+//! level; this follows the chain the controller would.
+
+use fleet_model::flux::kustomization::{CrossNamespaceSourceReference, Kustomization};
+use fleet_model::{Manifest, Value};
+
+use super::{FluxBuildError, FluxBuildOptions, build_kustomization};
+use crate::ResourceSet;
+use crate::fs::FileSystem;
+use crate::resource::describe_object;
+
+/// One Kustomization's output in a [`build_tree`].
+#[derive(Debug, Clone)]
+pub struct TreeNode {
+    /// `namespace/name` of the Kustomization.
+    pub id: String,
+    /// The chain of Kustomizations that led here, outermost first.
+    pub parents: Vec<String>,
+    /// What it applies.
+    pub set: ResourceSet,
+}
+
+/// A Kustomization found in a build and not followed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// `namespace/name`.
+    pub id: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// The result of [`build_tree`].
+#[derive(Debug, Clone, Default)]
+pub struct Tree {
+    /// Each Kustomization built, parents before their children.
+    pub nodes: Vec<TreeNode>,
+    /// Kustomizations met but not built (another source; already built).
+    pub skipped: Vec<Skipped>,
+}
+
+/// Builds `ks` from the source tree at `root`, then every Flux
+/// Kustomization in its output that uses the same source, as rendered
+/// (after substitution), depth first. A Kustomization met twice is built
+/// once. Any failure fails the whole tree.
+pub fn build_tree(
+    fs: &dyn FileSystem,
+    root: &str,
+    ks: &Kustomization,
+    opts: &FluxBuildOptions,
+) -> Result<Tree, FluxBuildError> {
+    let mut tree = Tree::default();
+    let source = resolved_source(ks);
+    let mut stack = vec![(ks.clone(), Vec::new())];
+    let mut seen = vec![id(ks)];
+    while let Some((current, parents)) = stack.pop() {
+        let set = build_kustomization(fs, root, &current, opts)?;
+        let me = id(&current);
+        let mut children = Vec::new();
+        for obj in &set.resources {
+            if !is_flux_kustomization(obj) {
+                continue;
+            }
+            let bad = |message: String| FluxBuildError::BadManifest {
+                file: format!("{} (rendered by Kustomization {me})", describe_object(obj)),
+                message,
+            };
+            let child: Kustomization = Manifest::new(obj.clone(), None)
+                .map_err(|e| bad(e.to_string()))?
+                .to_typed()
+                .map_err(|e| bad(e.to_string()))?;
+            let child_id = id(&child);
+            if resolved_source(&child) != source {
+                tree.skipped.push(Skipped {
+                    id: child_id,
+                    reason: "uses another source".into(),
+                });
+            } else if seen.contains(&child_id) {
+                tree.skipped.push(Skipped {
+                    id: child_id,
+                    reason: "already built".into(),
+                });
+            } else {
+                seen.push(child_id);
+                children.push(child);
+            }
+        }
+        let mut chain = parents.clone();
+        chain.push(me.clone());
+        // Reversed onto the stack so that children build in output order.
+        for child in children.into_iter().rev() {
+            stack.push((child, chain.clone()));
+        }
+        tree.nodes.push(TreeNode {
+            id: me,
+            parents,
+            set,
+        });
+    }
+    Ok(tree)
+}
+
+fn id(ks: &Kustomization) -> String {
+    format!(
+        "{}/{}",
+        ks.metadata.namespace.as_deref().unwrap_or(""),
+        ks.metadata.name.as_deref().unwrap_or("")
+    )
+}
+
+/// The source with its namespace filled in from the Kustomization's.
+fn resolved_source(ks: &Kustomization) -> CrossNamespaceSourceReference {
+    let mut source = ks.spec.source_ref.clone();
+    if source.namespace.as_deref().unwrap_or("").is_empty() {
+        source.namespace = ks.metadata.namespace.clone();
+    }
+    source.api_version = None;
+    source
+}
+
+fn is_flux_kustomization(obj: &Value) -> bool {
+    obj.get("apiVersion")
+        .and_then(Value::as_str)
+        .is_some_and(|v| v.starts_with("kustomize.toolkit.fluxcd.io/"))
+        && obj.get("kind").and_then(Value::as_str) == Some("Kustomization")
+}
