@@ -152,6 +152,11 @@ impl KeyRing {
                 .iter()
                 .map(|s| format!("age {}", s.id))
                 .chain(meta.pgp.iter().map(|s| format!("PGP {}", s.id)))
+                .chain(
+                    meta.other_keys.iter().map(|k| {
+                        format!("{k} (not supported: fleet decrypts with age and PGP keys)")
+                    }),
+                )
                 .collect(),
             tried: failures,
         })
@@ -262,6 +267,24 @@ mod tests {
         assert!(
             matches!(&err, Err(SopsError::NoMatchingKey { recipients, .. }) if recipients == &["age age1xyz"]),
             "{err:?}"
+        );
+    }
+
+    #[test]
+    fn cloud_kms_keys_are_named_as_unsupported() {
+        let doc = fleet_model::yaml::parse_one(
+            "a: ENC[x]\nsops:\n  kms:\n  - arn: arn:aws:kms:eu-west-1:1:key/k\n    enc: abc\n  mac: ENC[y]\n",
+        )
+        .unwrap_or_default();
+        let meta = SopsMetadata::from_document(&doc).unwrap_or_default();
+        let msg = KeyRing::default()
+            .data_key(&meta)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            msg.contains("AWS KMS arn:aws:kms:eu-west-1:1:key/k (not supported"),
+            "{msg}"
         );
     }
 }

@@ -56,6 +56,9 @@ pub struct SopsMetadata {
     pub age: Vec<KeyStanza>,
     /// PGP stanzas.
     pub pgp: Vec<KeyStanza>,
+    /// Master keys of the kinds fleet cannot use (cloud KMS, Vault), as
+    /// `kind id` for error messages.
+    pub other_keys: Vec<String>,
 }
 
 impl SopsMetadata {
@@ -126,6 +129,19 @@ impl SopsMetadata {
                 == Some(true),
             age: stanzas("age", "recipient"),
             pgp: stanzas("pgp", "fp"),
+            other_keys: [
+                ("kms", "arn", "AWS KMS"),
+                ("gcp_kms", "resource_id", "GCP KMS"),
+                ("azure_kv", "vault_url", "Azure Key Vault"),
+                ("hc_vault", "vault_address", "Vault"),
+            ]
+            .into_iter()
+            .flat_map(|(key, id, kind)| {
+                stanzas(key, id)
+                    .into_iter()
+                    .map(move |s| format!("{kind} {}", s.id))
+            })
+            .collect(),
         })
     }
 
