@@ -285,6 +285,15 @@ fn failures_name_the_file_and_emit_nothing() {
         "{msg}"
     );
 
+    // A plain file that merely quotes the marker is not encrypted.
+    let mut quoting = MemFs::default();
+    quoting.add(
+        "/repo/apps/doc.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: doc\ndata:\n  howto: 'sops files hold a line like mac: ENC[...]'\n",
+    );
+    let out = build_kustomization(&quoting, "/repo", &ks_dec, &FluxBuildOptions::default());
+    assert!(out.is_ok_and(|s| s.to_yaml().contains("mac: ENC[...]")));
+
     // Without spec.decryption an encrypted Secret is refused, as Flux does.
     let err = build_kustomization(
         &fs,

@@ -142,7 +142,13 @@ impl<'a> DecryptingFs<'a> {
             file: path.to_string(),
             source,
         };
-        let (originals, _) = sops::load(&data, input).map_err(fail)?;
+        let originals = match sops::load(&data, input) {
+            Ok((originals, _)) => originals,
+            // The marker's text without SOPS metadata (say, documentation
+            // quoting it) is not an encrypted file.
+            Err(SopsError::NotEncrypted) => return Ok(data),
+            Err(e) => return Err(fail(e)),
+        };
         let disabled: Vec<bool> = originals
             .iter()
             .map(|d| matches!(input, Format::Yaml | Format::Json) && is_decryption_disabled(d))
@@ -240,14 +246,26 @@ pub fn decrypt_secret_data(obj: &mut Value, keys: Option<&KeyRing>) -> Result<()
                 source,
             };
             let Some(keys) = keys else {
+                if matches!(sops::load(&raw, input), Err(SopsError::NotEncrypted)) {
+                    continue;
+                }
                 return Err(fail(SopsError::NoMatchingKey {
                     recipients: Vec::new(),
                     tried: vec!["no decryption keys were given".into()],
                 }));
             };
-            let plain =
-                sops::decrypt_file(&raw, input, Format::for_path(key), keys, MacCheck::Verify)
-                    .map_err(fail)?;
+            let plain = match sops::decrypt_file(
+                &raw,
+                input,
+                Format::for_path(key),
+                keys,
+                MacCheck::Verify,
+            ) {
+                Ok(plain) => plain,
+                // Marker text without SOPS metadata: not an encrypted file.
+                Err(SopsError::NotEncrypted) => continue,
+                Err(e) => return Err(fail(e)),
+            };
             updates.push((key.clone(), b64.encode(plain)));
         }
     }
