@@ -189,6 +189,24 @@ fn decrypt_disabled_objects_stay_encrypted() {
         .to_yaml();
     assert!(out.contains("k: ENC[AES256_GCM"), "{out}");
     assert!(out.contains("password: hunter2"), "{out}");
+    // The opted-out object keeps its SOPS metadata, as Flux leaves it.
+    assert!(out.contains("\nsops:\n"), "{out}");
+
+    // Both in one file: the file decrypts (its MAC covers both documents)
+    // and only the opted-out document stays as written.
+    let mut mixed = MemFs::default();
+    mixed.add(
+        "/repo/apps/both.yaml",
+        k.writer.yaml(&format!("{disabled}---\n{SECRET}")),
+    );
+    let out = build_kustomization(&mixed, "/repo", &ks, &opts(&k.ring))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .to_yaml();
+    assert!(
+        out.contains("k: ENC[AES256_GCM") && out.contains("\nsops:\n"),
+        "{out}"
+    );
+    assert!(out.contains("password: hunter2"), "{out}");
 }
 
 #[test]
@@ -209,11 +227,7 @@ fn failures_name_the_file_and_emit_nothing() {
 
     // The wrong key.
     let err = build_kustomization(&fs, "/repo", &ks_dec, &opts(&k.wrong));
-    let msg = err
-        .as_ref()
-        .err()
-        .map(ToString::to_string)
-        .unwrap_or_default();
+    let msg = support::err_text(&err);
     assert!(
         matches!(err, Err(FluxBuildError::Decrypt(DecryptError::File { ref file, source: SopsError::NoMatchingKey { .. } })) if file.ends_with("secret.enc.yaml")),
         "{msg}"
@@ -275,11 +289,7 @@ fn failures_name_the_file_and_emit_nothing() {
         format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  creds.yaml: {b64}\n"),
     );
     let err = build_kustomization(&bad_entry, "/repo", &ks_dec, &opts(&k.ring));
-    let msg = err
-        .as_ref()
-        .err()
-        .map(ToString::to_string)
-        .unwrap_or_default();
+    let msg = support::err_text(&err);
     assert!(
         msg.contains("Secret field 'creds.yaml'") && msg.contains("Secret/s"),
         "{msg}"
@@ -301,11 +311,7 @@ fn failures_name_the_file_and_emit_nothing() {
         &ks("./apps", ""),
         &FluxBuildOptions::default(),
     );
-    let msg = err
-        .as_ref()
-        .err()
-        .map(ToString::to_string)
-        .unwrap_or_default();
+    let msg = support::err_text(&err);
     assert!(
         matches!(err, Err(FluxBuildError::Encrypted { .. })) && msg.contains("Secret/db"),
         "{msg}"

@@ -388,11 +388,7 @@ fn age_identities_from_debian_age_open_files() {
             &wrong,
             MacCheck::Verify,
         );
-        let msg = err
-            .as_ref()
-            .err()
-            .map(ToString::to_string)
-            .unwrap_or_default();
+        let msg = support::err_text(&err);
         assert!(
             msg.contains(&recipient),
             "the error names the recipient: {msg}"

@@ -6,7 +6,8 @@ use fleet_kustomize::ResourceSet;
 use fleet_kustomize::flux::decrypt::DecryptError;
 use fleet_kustomize::flux::{
     FluxBuildError, FluxBuildOptions, RepoObject, build_kustomization_dir, build_tree,
-    decrypt_repo_objects, mask_secret, objects_in_file, secret_entries, substitute_sources,
+    decrypt_repo_objects, is_flux_kustomization, mask_secret, objects_in_file, secret_entries,
+    substitute_sources,
 };
 use fleet_kustomize::fs::DiskFs;
 use fleet_kustomize::sops::KeyRing;
@@ -172,11 +173,7 @@ fn decryption_keys(
         .and_then(|d| d.secret_ref.as_ref())
         .map(|r| r.name.as_str());
     let is_secret = |o: &&RepoObject| o.value.get("kind").and_then(Value::as_str) == Some("Secret");
-    let named = |o: &&RepoObject| {
-        let s = |path: &[&str]| o.value.pointer(path).and_then(Value::as_str).unwrap_or("");
-        Some(s(&["metadata", "name"])) == wanted
-            && [namespace, ""].contains(&s(&["metadata", "namespace"]))
-    };
+    let named = |o: &&RepoObject| wanted.is_some_and(|w| is_named(&o.value, w, namespace));
     if let Some(file) = &args.decryption_secret {
         let objects = read_objects(file).context("--decryption-secret")?;
         let secrets: Vec<&RepoObject> = objects.iter().filter(is_secret).collect();
@@ -254,12 +251,14 @@ fn repo_root(dir: &Path) -> PathBuf {
         .to_path_buf()
 }
 
-fn is_flux_kustomization(v: &Value, name: &str, namespace: &str) -> bool {
+/// Whether an object is called `name` in `namespace` (or names no namespace).
+fn is_named(v: &Value, name: &str, namespace: &str) -> bool {
     let s = |path: &[&str]| v.pointer(path).and_then(Value::as_str).unwrap_or("");
-    s(&["apiVersion"]).starts_with("kustomize.toolkit.fluxcd.io/")
-        && s(&["kind"]) == "Kustomization"
-        && s(&["metadata", "name"]) == name
-        && [namespace, ""].contains(&s(&["metadata", "namespace"]))
+    s(&["metadata", "name"]) == name && [namespace, ""].contains(&s(&["metadata", "namespace"]))
+}
+
+fn is_named_flux_kustomization(v: &Value, name: &str, namespace: &str) -> bool {
+    is_flux_kustomization(v) && is_named(v, name, namespace)
 }
 
 /// Every document of a YAML file the user named; a YAML error is an error
@@ -294,7 +293,7 @@ fn find_in_file(file: &Path, name: &str, namespace: &str) -> Result<Kustomizatio
     let objects = read_objects(file)?;
     let found = objects
         .iter()
-        .find(|o| is_flux_kustomization(&o.value, name, namespace))
+        .find(|o| is_named_flux_kustomization(&o.value, name, namespace))
         .with_context(|| {
             format!(
                 "failed to find kustomization with name '{name}' and namespace '{namespace}' in file '{}'",
@@ -315,7 +314,7 @@ fn find_in_repo(
 ) -> Result<Kustomization> {
     let mut found: Vec<&RepoObject> = objects
         .iter()
-        .filter(|o| is_flux_kustomization(&o.value, name, namespace))
+        .filter(|o| is_named_flux_kustomization(&o.value, name, namespace))
         .collect();
     if found.len() > 1 {
         let points_at_dir = |o: &&RepoObject| {

@@ -16,6 +16,7 @@ use std::sync::Mutex;
 
 use base64::Engine;
 use fleet_model::Value;
+use fleet_model::yaml::parse_documents;
 
 use crate::fs::FileSystem;
 use crate::resource::describe_object;
@@ -142,14 +143,14 @@ impl<'a> DecryptingFs<'a> {
             file: path.to_string(),
             source,
         };
-        let originals = match sops::load(&data, input) {
-            Ok((originals, _)) => originals,
+        let (mut branches, meta) = match sops::load(&data, input) {
+            Ok(loaded) => loaded,
             // The marker's text without SOPS metadata (say, documentation
             // quoting it) is not an encrypted file.
             Err(SopsError::NotEncrypted) => return Ok(data),
             Err(e) => return Err(fail(e)),
         };
-        let disabled: Vec<bool> = originals
+        let disabled: Vec<bool> = branches
             .iter()
             .map(|d| matches!(input, Format::Yaml | Format::Json) && is_decryption_disabled(d))
             .collect();
@@ -162,11 +163,19 @@ impl<'a> DecryptingFs<'a> {
                 secret: self.secret.clone(),
             });
         };
-        let mut branches =
-            sops::decrypt_tree(&data, input, keys, MacCheck::Verify).map_err(fail)?;
-        for (i, keep) in disabled.iter().enumerate() {
-            if *keep && let (Some(b), Some(o)) = (branches.get_mut(i), originals.get(i)) {
-                *b = o.clone();
+        // Every document is decrypted, opted-out ones too: the MAC covers
+        // the whole file.
+        let key = keys.data_key(&meta).map_err(fail)?;
+        sops::decrypt_branches(&mut branches, &meta, &key, MacCheck::Verify).map_err(fail)?;
+        if disabled.contains(&true) {
+            // Opted-out documents go on exactly as written, metadata and all.
+            let text = String::from_utf8_lossy(&data);
+            let originals =
+                parse_documents(&text).map_err(|e| fail(SopsError::BadFormat(e.to_string())))?;
+            for ((branch, original), keep) in branches.iter_mut().zip(originals).zip(&disabled) {
+                if *keep {
+                    *branch = original.value;
+                }
             }
         }
         sops::emit(&branches, output).map_err(fail)

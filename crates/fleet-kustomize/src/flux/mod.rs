@@ -39,7 +39,7 @@
 pub mod decrypt;
 mod tree;
 
-pub use tree::{Skipped, Tree, TreeNode, build_tree};
+pub use tree::{Skipped, Tree, TreeNode, build_tree, is_flux_kustomization};
 
 use crate::build::{BuildOptions, LoadRestrictor, build};
 use crate::fs::{self, FileSystem};

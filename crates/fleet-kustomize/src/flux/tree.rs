@@ -120,7 +120,8 @@ fn resolved_source(ks: &Kustomization) -> CrossNamespaceSourceReference {
     source
 }
 
-fn is_flux_kustomization(obj: &Value) -> bool {
+/// Whether an object is a Flux Kustomization (any `kustomize.toolkit.fluxcd.io` version).
+pub fn is_flux_kustomization(obj: &Value) -> bool {
     obj.get("apiVersion")
         .and_then(Value::as_str)
         .is_some_and(|v| v.starts_with("kustomize.toolkit.fluxcd.io/"))

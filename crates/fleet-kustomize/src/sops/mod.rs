@@ -20,6 +20,11 @@ mod keys;
 mod stores;
 mod tree;
 
+/// The SOPS file writer of the integration tests, for unit tests too.
+#[cfg(test)]
+#[path = "../../tests/support/sops_writer.rs"]
+mod sops_writer;
+
 use fleet_model::Value;
 
 pub use keys::KeyRing;

@@ -389,29 +389,8 @@ pub fn decrypt_value(text: &str, key: &[u8], aad: &str) -> Result<Value, SopsErr
 mod tests {
     use super::*;
 
-    fn encrypt(plain: &str, kind: &str, key: &[u8], aad: &str) -> String {
-        let iv = [3u8; 32];
-        let cipher = SopsCipher::new_from_slice(key).ok();
-        let sealed = cipher
-            .and_then(|c| {
-                c.encrypt(
-                    Nonce::from_slice(&iv),
-                    Payload {
-                        msg: plain.as_bytes(),
-                        aad: aad.as_bytes(),
-                    },
-                )
-                .ok()
-            })
-            .unwrap_or_default();
-        let (data, tag) = sealed.split_at(sealed.len().saturating_sub(16));
-        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
-        format!(
-            "ENC[AES256_GCM,data:{},iv:{},tag:{},type:{kind}]",
-            b64(data),
-            b64(&iv),
-            b64(tag)
-        )
+    fn encrypt(plain: &str, kind: &str, key: &[u8; 32], aad: &str) -> String {
+        super::super::sops_writer::SopsWriter::values_only(*key).encrypt_value(plain, kind, aad)
     }
 
     #[test]

@@ -97,6 +97,17 @@ impl SopsWriter {
         }
     }
 
+    /// A writer for single values only (no age stanza; no `age` binary).
+    pub fn values_only(key: [u8; 32]) -> SopsWriter {
+        SopsWriter {
+            key,
+            recipient: String::new(),
+            age_enc: String::new(),
+            encrypted_regex: None,
+            iv: 0,
+        }
+    }
+
     pub fn encrypt_value(&mut self, plain: &str, kind: &str, aad: &str) -> String {
         self.iv = self.iv.wrapping_add(1);
         let iv = [self.iv; 32];
