@@ -18,4 +18,8 @@
 //! assert_eq!(ImageReference::parse("nginx").unwrap().canonical_name(), "docker.io/library/nginx");
 //! ```
 
+pub mod gofloat;
+pub mod policy;
 pub mod reference;
+pub mod semver;
+pub mod template;
