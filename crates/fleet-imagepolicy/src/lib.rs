@@ -22,4 +22,5 @@ pub mod gofloat;
 pub mod policy;
 pub mod reference;
 pub mod semver;
+pub mod setters;
 pub mod template;
