@@ -21,6 +21,7 @@
 pub mod gofloat;
 pub mod policy;
 pub mod reference;
+pub mod registry;
 pub mod semver;
 pub mod setters;
 pub mod template;

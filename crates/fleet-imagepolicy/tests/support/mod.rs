@@ -1,6 +1,9 @@
-//! Shared test support: locating the conformance corpora.
+//! Shared test support: locating the conformance corpora, a real registry.
 
 #![allow(dead_code)]
+
+pub mod fake_http;
+pub mod registry;
 
 use serde_json::Value as Json;
 use std::path::PathBuf;
