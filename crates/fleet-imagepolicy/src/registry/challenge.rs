@@ -32,7 +32,11 @@ impl Challenge {
         let mut rest = rest.trim_start();
         while !rest.is_empty() {
             let (key, after) = rest.split_once('=')?;
-            let key = key.trim().trim_start_matches(',').trim().to_ascii_lowercase();
+            let key = key
+                .trim()
+                .trim_start_matches(',')
+                .trim()
+                .to_ascii_lowercase();
             let after = after.trim_start();
             let (value, remaining) = if let Some(quoted) = after.strip_prefix('"') {
                 let mut value = String::new();
@@ -74,9 +78,14 @@ mod tests {
     #[test]
     fn basic_and_bearer_challenges_parse() {
         let b = Challenge::parse("Basic realm=\"basic-realm\"").unwrap_or_else(|| panic!("parse"));
-        assert_eq!((b.scheme.as_str(), b.params["realm"].as_str()), ("basic", "basic-realm"));
-        let t = Challenge::parse("Bearer realm=\"https://a/t\", service=reg, scope=\"repository:a/b:pull,push\"")
-            .unwrap_or_else(|| panic!("parse"));
+        assert_eq!(
+            (b.scheme.as_str(), b.params["realm"].as_str()),
+            ("basic", "basic-realm")
+        );
+        let t = Challenge::parse(
+            "Bearer realm=\"https://a/t\", service=reg, scope=\"repository:a/b:pull,push\"",
+        )
+        .unwrap_or_else(|| panic!("parse"));
         assert_eq!(t.params["service"], "reg");
         assert_eq!(t.params["scope"], "repository:a/b:pull,push");
         assert_eq!(Challenge::parse(""), None);

@@ -93,7 +93,9 @@ pub enum RegistryError {
         url: String,
     },
     /// 429 until retries ran out.
-    #[error("{url}: rate limited (429) on all {attempts} attempts; scan less often or authenticate")]
+    #[error(
+        "{url}: rate limited (429) on all {attempts} attempts; scan less often or authenticate"
+    )]
     RateLimited {
         /// The request.
         url: String,
@@ -231,9 +233,19 @@ pub async fn scan_repository(
 /// The host to talk to and the repository path on it.
 fn endpoint(image: &ImageReference, insecure: bool) -> (String, String) {
     let canonical = image.canonical_name();
-    let (host, path) = canonical.split_once('/').unwrap_or(("docker.io", &canonical));
-    let host = if host == "docker.io" { "registry-1.docker.io" } else { host };
-    let scheme = if insecure || is_local(host) { "http" } else { "https" };
+    let (host, path) = canonical
+        .split_once('/')
+        .unwrap_or(("docker.io", &canonical));
+    let host = if host == "docker.io" {
+        "registry-1.docker.io"
+    } else {
+        host
+    };
+    let scheme = if insecure || is_local(host) {
+        "http"
+    } else {
+        "https"
+    };
     (format!("{scheme}://{host}"), path.to_string())
 }
 
@@ -241,7 +253,11 @@ fn endpoint(image: &ImageReference, insecure: bool) -> (String, String) {
 /// over plain HTTP.
 fn is_local(host: &str) -> bool {
     let name = host.rsplit_once(':').map_or(host, |(h, port)| {
-        if port.bytes().all(|b| b.is_ascii_digit()) { h } else { host }
+        if port.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            host
+        }
     });
     let name = name.trim_start_matches('[').trim_end_matches(']');
     if name == "localhost" || name.ends_with(".local") {
@@ -271,7 +287,13 @@ fn next_link(headers: &HeaderMap) -> Option<String> {
         let is_next = params
             .split(';')
             .any(|p| p.trim().replace(' ', "") == "rel=\"next\"" || p.trim() == "rel=next");
-        is_next.then(|| target.trim().trim_start_matches('<').trim_end_matches('>').to_string())
+        is_next.then(|| {
+            target
+                .trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_string()
+        })
     })
 }
 
@@ -306,7 +328,9 @@ impl Client {
                     message: "the Link header points back to a page already read".into(),
                 });
             }
-            let response = self.send(Method::GET, &url, &["application/json"], &path).await?;
+            let response = self
+                .send(Method::GET, &url, &["application/json"], &path)
+                .await?;
             let next = next_link(response.headers());
             let body = response.text().await.map_err(|e| RegistryError::Protocol {
                 url: url.clone(),
@@ -317,14 +341,20 @@ impl Client {
                 #[serde(default)]
                 tags: Option<Vec<String>>,
             }
-            let page: TagList = serde_json::from_str(&body).map_err(|e| RegistryError::Protocol {
-                url: url.clone(),
-                message: format!("the tag list is not the expected JSON ({e}): {}", snippet(&body)),
-            })?;
+            let page: TagList =
+                serde_json::from_str(&body).map_err(|e| RegistryError::Protocol {
+                    url: url.clone(),
+                    message: format!(
+                        "the tag list is not the expected JSON ({e}): {}",
+                        snippet(&body)
+                    ),
+                })?;
             tags.extend(page.tags.unwrap_or_default());
             match next {
                 Some(next) if next.starts_with('/') => url = format!("{base}{next}"),
-                Some(next) if next.starts_with("http://") || next.starts_with("https://") => url = next,
+                Some(next) if next.starts_with("http://") || next.starts_with("https://") => {
+                    url = next
+                }
                 Some(next) => {
                     return Err(RegistryError::Protocol {
                         url,
@@ -359,7 +389,10 @@ impl Client {
                 message: format!("cannot read the manifest: {e}"),
             })?;
         let hash = Sha256::digest(&body);
-        Ok(format!("sha256:{}", hash.iter().map(|b| format!("{b:02x}")).collect::<String>()))
+        Ok(format!(
+            "sha256:{}",
+            hash.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        ))
     }
 
     /// Sends a request with retries and the authentication flow; returns a
@@ -377,16 +410,26 @@ impl Client {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut request = self.http.request(method.clone(), url).header(ACCEPT, accept.join(", "));
+            let mut request = self
+                .http
+                .request(method.clone(), url)
+                .header(ACCEPT, accept.join(", "));
             request = match (&auth, &self.options.credentials) {
                 (Auth::Basic, Some(Credentials::Basic { username, password })) => {
                     request.basic_auth(username, Some(password))
                 }
-                (Auth::Bearer(token), _) => request.header(AUTHORIZATION, format!("Bearer {token}")),
+                (Auth::Bearer(token), _) => {
+                    request.header(AUTHORIZATION, format!("Bearer {token}"))
+                }
                 _ => request,
             };
             let retry_wait = match request.send().await {
-                Err(e) if attempt < attempts && (e.is_timeout() || e.is_connect() || e.is_request()) => None,
+                Err(e)
+                    if attempt < attempts
+                        && (e.is_timeout() || e.is_connect() || e.is_request()) =>
+                {
+                    None
+                }
                 Err(e) if e.is_timeout() => {
                     return Err(RegistryError::Timeout {
                         url: url.to_string(),
@@ -409,7 +452,9 @@ impl Client {
                     if status == StatusCode::UNAUTHORIZED && !authenticated {
                         authenticated = true;
                         attempt -= 1;
-                        auth = self.authenticate(url, repository, response.headers()).await?;
+                        auth = self
+                            .authenticate(url, repository, response.headers())
+                            .await?;
                         continue;
                     }
                     let retry_after = response
@@ -418,7 +463,8 @@ impl Client {
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| v.trim().parse::<u64>().ok())
                         .map(|s| Duration::from_secs(s.min(60)));
-                    let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+                    let retryable =
+                        status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
                     if retryable && attempt < attempts {
                         retry_after
                     } else {
@@ -436,7 +482,13 @@ impl Client {
         }
     }
 
-    fn status_error(&self, url: &str, status: StatusCode, attempts: u32, body: &str) -> RegistryError {
+    fn status_error(
+        &self,
+        url: &str,
+        status: StatusCode,
+        attempts: u32,
+        body: &str,
+    ) -> RegistryError {
         let url = url.to_string();
         match status.as_u16() {
             401 | 403 => RegistryError::Unauthorized {
@@ -466,13 +518,23 @@ impl Client {
 
     /// Answers a 401 challenge: basic credentials, or a bearer token from
     /// the challenge's realm (cached per realm, service and scope).
-    async fn authenticate(&self, url: &str, repository: &str, headers: &HeaderMap) -> Result<Auth, RegistryError> {
+    async fn authenticate(
+        &self,
+        url: &str,
+        repository: &str,
+        headers: &HeaderMap,
+    ) -> Result<Auth, RegistryError> {
         let challenge = headers
             .get(WWW_AUTHENTICATE)
             .and_then(|v| v.to_str().ok())
             .and_then(Challenge::parse);
         let Some(challenge) = challenge else {
-            return Err(self.status_error(url, StatusCode::UNAUTHORIZED, 1, "no WWW-Authenticate challenge"));
+            return Err(self.status_error(
+                url,
+                StatusCode::UNAUTHORIZED,
+                1,
+                "no WWW-Authenticate challenge",
+            ));
         };
         match challenge.scheme.as_str() {
             "basic" if self.options.credentials.is_some() => Ok(Auth::Basic),
@@ -502,7 +564,13 @@ impl Client {
         }
     }
 
-    async fn fetch_token(&self, url: &str, realm: &str, service: &str, scope: &str) -> Result<String, RegistryError> {
+    async fn fetch_token(
+        &self,
+        url: &str,
+        realm: &str,
+        service: &str,
+        scope: &str,
+    ) -> Result<String, RegistryError> {
         if !(realm.starts_with("http://") || realm.starts_with("https://")) {
             return Err(RegistryError::Protocol {
                 url: url.to_string(),
@@ -544,10 +612,11 @@ impl Client {
             #[serde(default)]
             access_token: Option<String>,
         }
-        let parsed: TokenResponse = serde_json::from_str(&body).map_err(|e| RegistryError::Protocol {
-            url: realm.to_string(),
-            message: format!("the token response is not JSON ({e})"),
-        })?;
+        let parsed: TokenResponse =
+            serde_json::from_str(&body).map_err(|e| RegistryError::Protocol {
+                url: realm.to_string(),
+                message: format!("the token response is not JSON ({e})"),
+            })?;
         parsed
             .token
             .or(parsed.access_token)
@@ -576,17 +645,39 @@ mod tests {
 
     #[test]
     fn loopback_and_private_registries_use_http() {
-        let e = |s: &str| endpoint(&ImageReference::parse(s).unwrap_or_else(|e| panic!("{e}")), false);
+        let e = |s: &str| {
+            endpoint(
+                &ImageReference::parse(s).unwrap_or_else(|e| panic!("{e}")),
+                false,
+            )
+        };
         assert_eq!(e("localhost:5000/app").0, "http://localhost:5000");
-        assert_eq!(e("127.0.0.1:5000/team/app"), ("http://127.0.0.1:5000".into(), "team/app".into()));
+        assert_eq!(
+            e("127.0.0.1:5000/team/app"),
+            ("http://127.0.0.1:5000".into(), "team/app".into())
+        );
         assert_eq!(e("ghcr.io/org/app").0, "https://ghcr.io");
-        assert_eq!(e("nginx"), ("https://registry-1.docker.io".into(), "library/nginx".into()));
+        assert_eq!(
+            e("nginx"),
+            (
+                "https://registry-1.docker.io".into(),
+                "library/nginx".into()
+            )
+        );
     }
 
     #[test]
     fn link_headers_give_the_next_page() {
         let mut h = HeaderMap::new();
-        h.insert(LINK, "</v2/app/tags/list?last=b&n=2>; rel=\"next\"".parse().unwrap_or_else(|_| panic!("header")));
-        assert_eq!(next_link(&h).as_deref(), Some("/v2/app/tags/list?last=b&n=2"));
+        h.insert(
+            LINK,
+            "</v2/app/tags/list?last=b&n=2>; rel=\"next\""
+                .parse()
+                .unwrap_or_else(|_| panic!("header")),
+        );
+        assert_eq!(
+            next_link(&h).as_deref(),
+            Some("/v2/app/tags/list?last=b&n=2")
+        );
     }
 }

@@ -65,7 +65,10 @@ impl FakeServer {
     /// Starts the server on a thread.
     pub fn start(answer: impl Fn(&str, usize) -> Answer + Send + 'static) -> FakeServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-        let host = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        let host = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let log = Arc::clone(&seen);
         std::thread::spawn(move || {
@@ -93,13 +96,20 @@ impl FakeServer {
                 }
                 let line = line.trim().trim_end_matches(" HTTP/1.1").to_string();
                 if let Ok(mut log) = log.lock() {
-                    log.push(Seen { line: line.clone(), authorization });
+                    log.push(Seen {
+                        line: line.clone(),
+                        authorization,
+                    });
                 }
                 let a = answer(&line, count);
                 let stream_delay = a.delay;
                 std::thread::spawn(move || {
                     std::thread::sleep(stream_delay);
-                    let mut head = format!("HTTP/1.1 {} X\r\ncontent-length: {}\r\nconnection: close\r\n", a.status, a.body.len());
+                    let mut head = format!(
+                        "HTTP/1.1 {} X\r\ncontent-length: {}\r\nconnection: close\r\n",
+                        a.status,
+                        a.body.len()
+                    );
                     for (k, v) in &a.headers {
                         head.push_str(&format!("{k}: {v}\r\n"));
                     }

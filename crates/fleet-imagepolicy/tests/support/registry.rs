@@ -68,7 +68,8 @@ pub enum Auth {
 impl Registry {
     /// Starts a registry and waits until it answers.
     pub fn start(name: &str, auth: Auth) -> Registry {
-        let dir = std::env::temp_dir().join(format!("fleet-registry-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("fleet-registry-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("data")).unwrap_or_else(|e| panic!("{e}"));
         let port = free_port();
@@ -81,7 +82,10 @@ impl Registry {
                     .unwrap_or_else(|e| panic!("htpasswd (apache2-utils) is needed: {e}"));
                 let file = dir.join("htpasswd");
                 std::fs::write(&file, out.stdout).unwrap_or_else(|e| panic!("{e}"));
-                format!("auth:\n  htpasswd:\n    realm: basic-realm\n    path: {}\n", file.display())
+                format!(
+                    "auth:\n  htpasswd:\n    realm: basic-realm\n    path: {}\n",
+                    file.display()
+                )
             }
             Auth::Token(yaml) => format!("auth:\n  token:\n{yaml}"),
         };
@@ -105,7 +109,10 @@ impl Registry {
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the registry did not start on port {port}");
+            assert!(
+                Instant::now() < deadline,
+                "the registry did not start on port {port}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         registry
@@ -118,7 +125,13 @@ impl Registry {
 }
 
 fn sha256(bytes: &[u8]) -> String {
-    format!("sha256:{}", Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect::<String>())
+    format!(
+        "sha256:{}",
+        Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
 }
 
 /// Uploads images over the distribution API.
@@ -151,18 +164,30 @@ impl Pusher {
     async fn blob(&self, repository: &str, bytes: Vec<u8>) -> String {
         let digest = sha256(&bytes);
         let start = self
-            .auth(self.http.post(format!("{}/v2/{repository}/blobs/uploads/", self.base)))
+            .auth(
+                self.http
+                    .post(format!("{}/v2/{repository}/blobs/uploads/", self.base)),
+            )
             .send()
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(start.status().as_u16(), 202, "blob upload start: {:?}", start.text().await);
+        assert_eq!(
+            start.status().as_u16(),
+            202,
+            "blob upload start: {:?}",
+            start.text().await
+        );
         let location = start
             .headers()
             .get("location")
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_string();
-        let location = if location.starts_with('/') { format!("{}{location}", self.base) } else { location };
+        let location = if location.starts_with('/') {
+            format!("{}{location}", self.base)
+        } else {
+            location
+        };
         let sep = if location.contains('?') { '&' } else { '?' };
         let put = self
             .auth(self.http.put(format!("{location}{sep}digest={digest}")))
@@ -171,7 +196,12 @@ impl Pusher {
             .send()
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(put.status().as_u16(), 201, "blob upload: {:?}", put.text().await);
+        assert_eq!(
+            put.status().as_u16(),
+            201,
+            "blob upload: {:?}",
+            put.text().await
+        );
         digest
     }
 
@@ -188,13 +218,21 @@ impl Pusher {
         );
         let digest = sha256(manifest.as_bytes());
         let put = self
-            .auth(self.http.put(format!("{}/v2/{repository}/manifests/{tag}", self.base)))
+            .auth(
+                self.http
+                    .put(format!("{}/v2/{repository}/manifests/{tag}", self.base)),
+            )
             .header("content-type", "application/vnd.oci.image.manifest.v1+json")
             .body(manifest)
             .send()
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(put.status().as_u16(), 201, "manifest upload: {:?}", put.text().await);
+        assert_eq!(
+            put.status().as_u16(),
+            201,
+            "manifest upload: {:?}",
+            put.text().await
+        );
         digest
     }
 }
