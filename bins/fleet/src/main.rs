@@ -26,6 +26,9 @@ enum Command {
     /// Substitute `${VAR}` expressions in standard input from the environment,
     /// with the grammar Flux's post-build substitution uses.
     Envsubst(commands::envsubst::Args),
+    /// Image automation: pick tags by policy, scan registries, rewrite
+    /// `$imagepolicy` markers.
+    Image(commands::image::Args),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +37,7 @@ fn main() -> ExitCode {
         Command::Objects(args) => commands::objects::run(&args),
         Command::Build(args) => commands::build::run(&args),
         Command::Envsubst(args) => commands::envsubst::run(&args),
+        Command::Image(args) => commands::image::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -29,7 +29,7 @@ fn fleet(args: &[&str]) -> (i32, String, String) {
 fn lists_and_checks_the_example_clusters() {
     let (code, stdout, stderr) = fleet(&["objects", "examples/fleet/clusters"]);
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(stdout.lines().count(), 13, "{stdout}");
+    assert_eq!(stdout.lines().count(), 16, "{stdout}");
     assert!(stdout.contains("examples/fleet/clusters/staging/flux-system.yaml:1\tsource.toolkit.fluxcd.io/v1\tGitRepository/flux-system/flux-system\tvalid"));
 }
 

@@ -18,6 +18,37 @@ pub struct ImageReference {
 #[error("invalid image reference {0:?}: {1}")]
 pub struct ReferenceError(pub String, pub &'static str);
 
+/// Why a string is not a tag.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0:?} is not a valid image tag: tags are 1 to 128 characters of letters, digits, '_', '.' and '-', not starting with '.' or '-'"
+)]
+pub struct TagError(pub String);
+
+/// Checks a tag against the OCI distribution grammar
+/// `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`: what a registry can return, and so
+/// the only tags a policy is ever asked about.
+///
+/// ```
+/// use fleet_imagepolicy::reference::validate_tag;
+/// assert!(validate_tag("v1.2.3-rc.1_build").is_ok());
+/// assert!(validate_tag("two words").is_err());
+/// ```
+pub fn validate_tag(tag: &str) -> Result<(), TagError> {
+    let bytes = tag.as_bytes();
+    let ok = !bytes.is_empty()
+        && bytes.len() <= 128
+        && (bytes[0].is_ascii_alphanumeric() || bytes[0] == b'_')
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(TagError(tag.to_string()))
+    }
+}
+
 impl ImageReference {
     /// Parses a reference. The first path component is a registry when it
     /// contains `.` or `:` or is `localhost`, as Docker decides.

@@ -3,4 +3,5 @@
 pub mod build;
 pub mod build_kustomization;
 pub mod envsubst;
+pub mod image;
 pub mod objects;

@@ -42,6 +42,29 @@ impl Policies {
         self.latest.insert(format!("{namespace}:{name}"), latest);
     }
 
+    /// The latest images of ImagePolicy objects that have one
+    /// (`status.latestRef`); policies without it are left out, as Flux
+    /// leaves them out.
+    pub fn from_image_policies<'a>(
+        policies: impl IntoIterator<Item = &'a fleet_model::flux::image::ImagePolicy>,
+    ) -> Policies {
+        let mut out = Policies::default();
+        for policy in policies {
+            let latest = policy.status.as_ref().and_then(|s| s.latest_ref.clone());
+            if let Some(latest) = latest {
+                let namespace = policy.metadata.namespace.as_deref().unwrap_or("default");
+                let name = policy.metadata.name.as_deref().unwrap_or_default();
+                out.insert(namespace, name, latest);
+            }
+        }
+        out
+    }
+
+    /// The known policies, `NAMESPACE:NAME`.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.latest.keys().map(String::as_str)
+    }
+
     /// Whether no policy is known.
     pub fn is_empty(&self) -> bool {
         self.latest.is_empty()

@@ -88,10 +88,10 @@ impl FakeServer {
                     if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
                         break;
                     }
-                    if let Some((name, value)) = header.split_once(':') {
-                        if name.eq_ignore_ascii_case("authorization") {
-                            authorization = Some(value.trim().to_string());
-                        }
+                    if let Some((name, value)) = header.split_once(':')
+                        && name.eq_ignore_ascii_case("authorization")
+                    {
+                        authorization = Some(value.trim().to_string());
                     }
                 }
                 let line = line.trim().trim_end_matches(" HTTP/1.1").to_string();
