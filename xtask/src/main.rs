@@ -7,8 +7,11 @@
 
 //! - `bench kustomize [--scales 10,100,500] [--repeats N] [--no-kubectl]`:
 //!   fleet build against kubectl kustomize on a generated fleet.
+//! - `bench images [--repeats N]`: `fleet image select` on 100,000 tags per
+//!   policy kind and `fleet image update` on a 5,000-file tree.
 
 mod bench;
+mod bench_images;
 mod conformance;
 
 use anyhow::{Context, Result, bail};
@@ -33,7 +36,7 @@ enum Task {
     /// Benchmark fleet against the reference tool on generated input.
     Bench {
         /// What to benchmark.
-        #[arg(value_parser = ["kustomize"])]
+        #[arg(value_parser = ["kustomize", "images"])]
         what: String,
         /// Fleet sizes (clusters) for the whole-fleet build.
         #[arg(long, value_delimiter = ',', default_value = "10,100,500")]
@@ -71,11 +74,14 @@ fn main() -> Result<()> {
             conformance::kustomize(&workspace_root(), record)
         }
         Task::Bench {
-            what: _,
+            what,
             scales,
             repeats,
             no_kubectl,
-        } => bench::kustomize(&workspace_root(), &scales, repeats.max(1), !no_kubectl),
+        } => match what.as_str() {
+            "images" => bench_images::images(&workspace_root(), repeats.max(1)),
+            _ => bench::kustomize(&workspace_root(), &scales, repeats.max(1), !no_kubectl),
+        },
     }
 }
 

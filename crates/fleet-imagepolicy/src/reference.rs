@@ -26,8 +26,9 @@ pub struct ReferenceError(pub String, pub &'static str);
 pub struct TagError(pub String);
 
 /// Checks a tag against the OCI distribution grammar
-/// `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`: what a registry can return, and so
-/// the only tags a policy is ever asked about.
+/// `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}` (what a registry can return), with
+/// `+` also allowed after the first character so that SemVer build
+/// metadata, which Flux's policies read, can be tried by hand.
 ///
 /// ```
 /// use fleet_imagepolicy::reference::validate_tag;
@@ -41,7 +42,7 @@ pub fn validate_tag(tag: &str) -> Result<(), TagError> {
         && (bytes[0].is_ascii_alphanumeric() || bytes[0] == b'_')
         && bytes
             .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'+'));
     if ok {
         Ok(())
     } else {
