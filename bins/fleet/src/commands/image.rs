@@ -71,6 +71,42 @@ struct PolicyChoice {
     /// Numerical order: `asc` picks the greatest, `desc` the smallest.
     #[arg(long, value_name = "ORDER", group = "policy")]
     numerical: Option<Order>,
+    /// The policy as one value: a file holding an ImagePolicy (its
+    /// `spec.policy` and `spec.filterTags` are used), or `semver=RANGE`,
+    /// `alphabetical[=asc|desc]`, `numerical[=asc|desc]`.
+    #[arg(long = "policy", value_name = "SPEC|FILE", group = "policy")]
+    spec: Option<String>,
+}
+
+/// Reads `--policy`: an ImagePolicy file, or `KIND[=VALUE]`.
+fn policy_spec(spec: &str) -> Result<Policy> {
+    let path = Path::new(spec);
+    if path.is_file() {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {spec}"))?;
+        let manifests = Manifest::read_all(&text, spec)?;
+        for manifest in &manifests {
+            if let Some(TypedObject::ImagePolicy(policy)) = TypedObject::from_manifest(manifest)? {
+                return Ok(Policy::from_spec(&policy.spec)?);
+            }
+        }
+        bail!("{spec}: no ImagePolicy in the file");
+    }
+    let (kind, value) = spec.split_once(['=', ':']).unwrap_or((spec, ""));
+    let order = |value: &str| match value {
+        "" | "asc" => Ok(SortOrder::Asc),
+        "desc" => Ok(SortOrder::Desc),
+        other => Err(anyhow::anyhow!(
+            "--policy {spec:?}: order {other:?} is not asc or desc"
+        )),
+    };
+    match kind {
+        "semver" if !value.is_empty() => Ok(Policy::semver(value)?),
+        "alphabetical" => Ok(Policy::alphabetical(order(value)?)),
+        "numerical" => Ok(Policy::numerical(order(value)?)),
+        _ => bail!(
+            "--policy {spec:?}: expected an ImagePolicy file, semver=RANGE, alphabetical[=asc|desc] or numerical[=asc|desc]"
+        ),
+    }
 }
 
 impl PolicyArgs {
@@ -82,6 +118,12 @@ impl PolicyArgs {
             Policy::alphabetical(order.into())
         } else if let Some(order) = choice.numerical {
             Policy::numerical(order.into())
+        } else if let Some(spec) = &choice.spec {
+            let policy = policy_spec(spec)?;
+            match &self.filter_pattern {
+                Some(_) => policy,
+                None => return Ok(Some(policy)),
+            }
         } else {
             if self.filter_pattern.is_some() {
                 bail!("--filter-pattern needs a policy: --semver, --alphabetical or --numerical");
@@ -171,7 +213,9 @@ pub fn run(args: &Args) -> Result<ExitCode> {
 
 fn select(args: &SelectArgs) -> Result<ExitCode> {
     let Some(policy) = args.policy.policy()? else {
-        bail!("choose a policy: --semver RANGE, --alphabetical asc|desc or --numerical asc|desc");
+        bail!(
+            "choose a policy: --semver RANGE, --alphabetical asc|desc, --numerical asc|desc or --policy SPEC|FILE"
+        );
     };
     let tags = if args.tags.is_empty() {
         let mut tags = Vec::new();
