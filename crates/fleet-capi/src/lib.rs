@@ -19,3 +19,4 @@
 //! ```
 
 pub mod kubeconfig;
+pub mod template;
