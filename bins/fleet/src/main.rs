@@ -29,6 +29,8 @@ enum Command {
     /// Image automation: pick tags by policy, scan registries, rewrite
     /// `$imagepolicy` markers.
     Image(commands::image::Args),
+    /// Cluster API clusters: templates with clusterctl's variables.
+    Cluster(commands::cluster::Args),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
         Command::Build(args) => commands::build::run(&args),
         Command::Envsubst(args) => commands::envsubst::run(&args),
         Command::Image(args) => commands::image::run(&args),
+        Command::Cluster(args) => commands::cluster::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod build_kustomization;
+pub mod cluster;
 pub mod envsubst;
 pub mod image;
 pub mod objects;

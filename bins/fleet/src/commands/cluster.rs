@@ -1,0 +1,195 @@
+//! `fleet cluster template vars|render`: clusterctl's template convention.
+
+use anyhow::{Context, Result, bail};
+use fleet_capi::template::{Template, Variables};
+use fleet_model::Value;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Arguments of `fleet cluster`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Cluster templates with clusterctl's `${VAR}` / `${VAR:=default}` variables.
+    Template(TemplateArgs),
+}
+
+#[derive(clap::Args)]
+struct TemplateArgs {
+    #[command(subcommand)]
+    command: TemplateCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum TemplateCommand {
+    /// List a template's variables: required ones, and optional ones with their defaults.
+    Vars(VarsArgs),
+    /// Render a template: values from --set, the environment and --vars-file, in that order.
+    Render(RenderArgs),
+}
+
+#[derive(clap::Args)]
+struct VarsArgs {
+    /// The template file.
+    file: PathBuf,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Format::Text)]
+    output: Format,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args)]
+struct RenderArgs {
+    /// The template file.
+    file: PathBuf,
+    /// A variable's value, `KEY=VALUE` (repeatable); wins over the environment and --vars-file.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// A YAML file of `KEY: value` pairs, like clusterctl's config file; the environment wins over it.
+    #[arg(long, value_name = "FILE")]
+    vars_file: Option<PathBuf>,
+}
+
+/// Runs `fleet cluster …`.
+pub fn run(args: &Args) -> Result<ExitCode> {
+    match &args.command {
+        Command::Template(t) => match &t.command {
+            TemplateCommand::Vars(a) => vars(a),
+            TemplateCommand::Render(a) => render(a),
+        },
+    }
+}
+
+fn load(file: &Path) -> Result<Template> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    Template::new(&text).with_context(|| format!("{}", file.display()))
+}
+
+fn vars(args: &VarsArgs) -> Result<ExitCode> {
+    let template = load(&args.file)?;
+    let variables = template.variables();
+    let mut out = std::io::stdout().lock();
+    if args.output == Format::Json {
+        let map: serde_json::Map<String, serde_json::Value> = variables
+            .iter()
+            .map(|(k, d)| {
+                (
+                    k.to_string(),
+                    d.map_or(serde_json::Value::Null, |d| d.into()),
+                )
+            })
+            .collect();
+        writeln!(out, "{}", serde_json::to_string_pretty(&map)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let required: Vec<&str> = variables
+        .iter()
+        .filter(|(_, d)| d.is_none())
+        .map(|(k, _)| *k)
+        .collect();
+    let optional: Vec<(&str, &str)> = variables
+        .iter()
+        .filter_map(|(k, d)| d.map(|d| (*k, d)))
+        .collect();
+    let width = variables.keys().map(|k| k.len()).max().unwrap_or(0);
+    if !required.is_empty() {
+        writeln!(out, "Required Variables:")?;
+        for name in &required {
+            writeln!(out, "  - {name}")?;
+        }
+    }
+    if !optional.is_empty() {
+        if !required.is_empty() {
+            writeln!(out)?;
+        }
+        writeln!(out, "Optional Variables:")?;
+        for (name, default) in &optional {
+            writeln!(out, "  - {name:<width$} (defaults to {default})")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads a `KEY: value` YAML file; scalars become their text.
+fn vars_file(path: &Path) -> Result<Vec<(String, String)>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let value =
+        fleet_model::yaml::parse_one(&text).with_context(|| format!("{}", path.display()))?;
+    let Some(map) = value.as_mapping() else {
+        if value == Value::Null {
+            return Ok(Vec::new());
+        }
+        bail!("{}: expected a mapping of KEY: value", path.display());
+    };
+    map.iter()
+        .map(|(k, v)| {
+            let text = match v {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                Value::Null => String::new(),
+                _ => bail!(
+                    "{}: {k} must be a single value, not a list or mapping",
+                    path.display()
+                ),
+            };
+            Ok((k.clone(), text))
+        })
+        .collect()
+}
+
+/// Parses `KEY=VALUE` pairs.
+pub fn parse_sets(sets: &[String]) -> Result<Vec<(String, String)>> {
+    sets.iter()
+        .map(|s| {
+            let (k, v) = s
+                .split_once('=')
+                .with_context(|| format!("--set {s:?}: expected KEY=VALUE"))?;
+            if k.is_empty() {
+                bail!("--set {s:?}: the name before '=' is empty");
+            }
+            Ok((k.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+fn render(args: &RenderArgs) -> Result<ExitCode> {
+    let template = load(&args.file)?;
+    let sets = parse_sets(&args.set)?;
+    template
+        .check_known(sets.iter().map(|(k, _)| k))
+        .with_context(|| format!("{}", args.file.display()))?;
+    let mut vars = Variables::default();
+    if let Some(file) = &args.vars_file {
+        for (k, v) in vars_file(file)? {
+            vars.set(&k, &v);
+        }
+    }
+    // As clusterctl: the environment wins over the config file.
+    for name in template.variables().keys() {
+        if let Ok(value) = std::env::var(name) {
+            vars.set(name, &value);
+        }
+    }
+    for (k, v) in &sets {
+        vars.set(k, v);
+    }
+    let rendered = template
+        .render(&vars)
+        .with_context(|| format!("{}", args.file.display()))?;
+    std::io::stdout().lock().write_all(rendered.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
