@@ -19,4 +19,5 @@
 //! ```
 
 pub mod kubeconfig;
+pub mod mhc;
 pub mod template;
