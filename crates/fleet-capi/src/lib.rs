@@ -18,6 +18,7 @@
 //! assert!(kubeconfig_key(Some("admin.conf"), keys.iter().copied()).is_err());
 //! ```
 
+pub mod autoscaler;
 pub mod kubeconfig;
 pub mod mhc;
 pub mod template;
