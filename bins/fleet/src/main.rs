@@ -31,6 +31,9 @@ enum Command {
     Image(commands::image::Args),
     /// Cluster API clusters: templates with clusterctl's variables.
     Cluster(commands::cluster::Args),
+    /// Lint a repository for CI: schemas, Cluster API, health-check and
+    /// autoscaler rules; exits 1 on errors.
+    Validate(commands::validate::Args),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
         Command::Envsubst(args) => commands::envsubst::run(&args),
         Command::Image(args) => commands::image::run(&args),
         Command::Cluster(args) => commands::cluster::run(&args),
+        Command::Validate(args) => commands::validate::run(&args),
     };
     match result {
         Ok(code) => code,

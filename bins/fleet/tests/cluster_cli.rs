@@ -112,3 +112,77 @@ fn render_takes_values_from_set_environment_and_vars_file() {
         "{err}"
     );
 }
+
+const WRONG: &str = "apiVersion: cluster.x-k8s.io/v1beta1
+kind: MachineDeployment
+metadata:
+  name: workers
+  namespace: fleet
+  annotations:
+    cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size: \"5\"
+    cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size: \"3\"
+spec:
+  clusterName: edge-1
+  replicas: 4
+  selector:
+    matchLabels: {}
+  template:
+    spec:
+      clusterName: edge-1
+      bootstrap:
+        configRef:
+          apiVersion: bootstrap.cluster.x-k8s.io/v1beta1
+          kind: KubeadmConfigTemplate
+          name: workers
+      infrastructureRef:
+        apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+        kind: DockerMachineTemplate
+        name: workers
+---
+apiVersion: cluster.x-k8s.io/v1beta1
+kind: MachineHealthCheck
+metadata:
+  name: workers
+  namespace: fleet
+spec:
+  clusterName: edge-1
+  maxUnhealthy: \"40.5%\"
+  selector:
+    matchLabels: {}
+";
+
+#[test]
+fn validate_reports_findings_and_fails_on_errors() {
+    let dir = std::env::temp_dir().join(format!("fleet-validate-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("workers.yaml"), WRONG).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("settings.yml"), "scrape_interval: 30s\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.display().to_string();
+    let (code, out, err) = fleet(&["validate", &path], &[]);
+    assert_eq!(code, 1, "{err}");
+    let file = dir.join("workers.yaml").display().to_string();
+    for want in [
+        format!(
+            "{file}:1: error[autoscaler/min-greater-than-max] MachineDeployment/fleet/workers: min size 5 is greater than max size 3"
+        ),
+        format!("{file}:1: warning[autoscaler/replicas-in-git] MachineDeployment/fleet/workers:"),
+        format!("{file}:26: error[mhc/max-unhealthy] MachineHealthCheck/fleet/workers:"),
+        "2 objects checked: 2 error(s), 1 warning(s)".to_string(),
+    ] {
+        assert!(out.contains(&want), "missing {want:?} in:\n{out}");
+    }
+    let (code, json, _) = fleet(&["validate", &path, "-o", "json"], &[]);
+    let items: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+    assert_eq!((code, items.as_array().map(Vec::len)), (1, Some(3)));
+    let (code, out, err) = fleet(
+        &[
+            "validate",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/fleet"),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

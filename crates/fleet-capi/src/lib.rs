@@ -20,5 +20,6 @@
 
 pub mod autoscaler;
 pub mod kubeconfig;
+pub mod lint;
 pub mod mhc;
 pub mod template;

@@ -6,3 +6,4 @@ pub mod cluster;
 pub mod envsubst;
 pub mod image;
 pub mod objects;
+pub mod validate;

@@ -103,7 +103,8 @@ fn is_manifest_file(path: &Path) -> bool {
         )
 }
 
-fn collect(path: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
+/// The manifest files under `path` (or `path` itself), kustomization files left out.
+pub fn collect(path: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
     let meta = std::fs::metadata(path)?;
     if meta.is_file() {
         files.push(path.to_path_buf());
