@@ -22,4 +22,5 @@ pub mod autoscaler;
 pub mod kubeconfig;
 pub mod lint;
 pub mod mhc;
+pub mod scaffold;
 pub mod template;

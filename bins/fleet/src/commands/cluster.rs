@@ -1,6 +1,7 @@
 //! `fleet cluster template vars|render`: clusterctl's template convention.
 
 use anyhow::{Context, Result, bail};
+use fleet_capi::scaffold::{NewCluster, scaffold};
 use fleet_capi::template::{Template, Variables};
 use fleet_model::Value;
 use std::io::Write;
@@ -18,6 +19,36 @@ pub struct Args {
 enum Command {
     /// Cluster templates with clusterctl's `${VAR}` / `${VAR:=default}` variables.
     Template(TemplateArgs),
+    /// Add a cluster to a fleet repository: one small folder whose Flux
+    /// Kustomizations render the shared template and apply the cluster's overlay.
+    New(NewArgs),
+}
+
+#[derive(clap::Args)]
+struct NewArgs {
+    /// The cluster's name (DNS-1123: lower-case letters, digits, '-').
+    name: String,
+    /// The shared cluster template directory, relative to the repository.
+    #[arg(long)]
+    template: String,
+    /// A template variable's value, `KEY=VALUE` (repeatable); CLUSTER_NAME is the name.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// The repository root.
+    #[arg(long, default_value = ".")]
+    repo: PathBuf,
+    /// The overlay applied to the new workload cluster, relative to the repository.
+    #[arg(long, default_value = "infrastructure/base")]
+    overlay: String,
+    /// Where cluster folders live, relative to the repository (rendered by the management cluster).
+    #[arg(long, default_value = "workloads")]
+    clusters_dir: String,
+    /// Namespace of the generated Flux Kustomizations.
+    #[arg(long, default_value = "flux-system")]
+    namespace: String,
+    /// The GitRepository they read.
+    #[arg(long, default_value = "flux-system")]
+    source: String,
 }
 
 #[derive(clap::Args)]
@@ -64,6 +95,7 @@ struct RenderArgs {
 /// Runs `fleet cluster …`.
 pub fn run(args: &Args) -> Result<ExitCode> {
     match &args.command {
+        Command::New(a) => new_cluster(a),
         Command::Template(t) => match &t.command {
             TemplateCommand::Vars(a) => vars(a),
             TemplateCommand::Render(a) => render(a),
@@ -191,5 +223,23 @@ fn render(args: &RenderArgs) -> Result<ExitCode> {
         .render(&vars)
         .with_context(|| format!("{}", args.file.display()))?;
     std::io::stdout().lock().write_all(rendered.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn new_cluster(args: &NewArgs) -> Result<ExitCode> {
+    let new = NewCluster {
+        name: args.name.clone(),
+        template: args.template.clone(),
+        overlay: args.overlay.clone(),
+        clusters_dir: args.clusters_dir.clone(),
+        values: parse_sets(&args.set)?.into_iter().collect(),
+        namespace: args.namespace.clone(),
+        source: args.source.clone(),
+    };
+    let files = scaffold(&args.repo, &new).context("nothing was written")?;
+    let mut out = std::io::stdout().lock();
+    for f in &files {
+        writeln!(out, "created {}", args.repo.join(&f.path).display())?;
+    }
     Ok(ExitCode::SUCCESS)
 }
