@@ -242,7 +242,7 @@ pub fn plan(root: &Path, new: &NewCluster) -> Result<Vec<PlannedFile>, ScaffoldE
 pub fn scaffold(root: &Path, new: &NewCluster) -> Result<Vec<PlannedFile>, ScaffoldError> {
     let files = plan(root, new)?;
     let folder = root
-        .join(&new.clusters_dir.trim_start_matches("./"))
+        .join(new.clusters_dir.trim_start_matches("./"))
         .join(&new.name);
     let staging = folder.with_file_name(format!(".{}.fleet-new", new.name));
     let _ = std::fs::remove_dir_all(&staging);
