@@ -19,8 +19,10 @@
 //! ```
 
 pub mod autoscaler;
+pub mod client_cache;
 pub mod kubeconfig;
 pub mod lint;
 pub mod mhc;
 pub mod scaffold;
+pub mod summary;
 pub mod template;

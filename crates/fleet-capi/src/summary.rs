@@ -1,0 +1,186 @@
+//! A cluster's state at a glance, from the conditions and status Cluster
+//! API writes on the Cluster, its control plane, MachineDeployments and
+//! Machines (v1beta1 and v1beta2 fields both read).
+//!
+//! ```
+//! use fleet_capi::summary::summarize;
+//! let cluster = fleet_model::yaml::parse_one(
+//!     "kind: Cluster\nmetadata: {name: edge-1}\nstatus:\n  phase: Provisioned\n  infrastructureReady: true\n  conditions:\n  - {type: ControlPlaneReady, status: \"False\", reason: WaitingForKubeadmInit, message: control plane not yet initialized}\n",
+//! ).unwrap();
+//! let s = summarize(&cluster, None, &[], &[]);
+//! assert_eq!(s.phase, "Provisioned");
+//! assert!(s.infrastructure_ready && !s.control_plane_ready);
+//! assert_eq!(s.blocking, ["Cluster edge-1: ControlPlaneReady is False (WaitingForKubeadmInit): control plane not yet initialized"]);
+//! ```
+
+use fleet_model::Value;
+
+/// What a cluster looks like now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterSummary {
+    /// The cluster's name.
+    pub name: String,
+    /// `status.phase` (`Pending` when not reported yet).
+    pub phase: String,
+    /// The control plane is ready (available).
+    pub control_plane_ready: bool,
+    /// The infrastructure is ready (provisioned).
+    pub infrastructure_ready: bool,
+    /// Machines whose `Ready` condition is True.
+    pub machines_ready: u64,
+    /// Machines wanted: control plane and MachineDeployment replicas.
+    pub machines_desired: u64,
+    /// What holds the cluster back: each False condition, with reason and message.
+    pub blocking: Vec<String>,
+}
+
+fn text<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    v.pointer(path).and_then(Value::as_str)
+}
+
+fn conditions(v: &Value) -> &[Value] {
+    v.pointer(&["status", "conditions"])
+        .and_then(Value::as_sequence)
+        .unwrap_or(&[])
+}
+
+fn condition_true(v: &Value, types: &[&str]) -> bool {
+    conditions(v).iter().any(|c| {
+        types.contains(&c.get("type").and_then(Value::as_str).unwrap_or_default())
+            && c.get("status").and_then(Value::as_str) == Some("True")
+    })
+}
+
+fn flag(v: &Value, paths: &[&[&str]]) -> bool {
+    paths
+        .iter()
+        .any(|p| matches!(v.pointer(p), Some(Value::Bool(true))))
+}
+
+/// Conditions that are False, described; `Ready`-style roll-ups that only
+/// repeat another condition are kept, since they carry the message users see.
+fn blocking(kind: &str, v: &Value, out: &mut Vec<String>) {
+    let name = text(v, &["metadata", "name"]).unwrap_or("?");
+    for c in conditions(v) {
+        if c.get("status").and_then(Value::as_str) != Some("False") {
+            continue;
+        }
+        let type_ = c.get("type").and_then(Value::as_str).unwrap_or("?");
+        let reason = c.get("reason").and_then(Value::as_str).unwrap_or_default();
+        let message = c.get("message").and_then(Value::as_str).unwrap_or_default();
+        let mut line = format!("{kind} {name}: {type_} is False");
+        if !reason.is_empty() {
+            line.push_str(&format!(" ({reason})"));
+        }
+        if !message.is_empty() {
+            line.push_str(&format!(": {message}"));
+        }
+        out.push(line);
+    }
+}
+
+fn replicas(v: &Value) -> u64 {
+    v.pointer(&["spec", "replicas"])
+        .or_else(|| v.pointer(&["status", "replicas"]))
+        .and_then(Value::as_i64)
+        .map_or(0, |n| n.max(0) as u64)
+}
+
+/// Summarizes a cluster from its objects (as read from the management cluster).
+pub fn summarize(
+    cluster: &Value,
+    control_plane: Option<&Value>,
+    machine_deployments: &[Value],
+    machines: &[Value],
+) -> ClusterSummary {
+    let mut blocked = Vec::new();
+    blocking("Cluster", cluster, &mut blocked);
+    if let Some(cp) = control_plane {
+        blocking(
+            cp.get("kind")
+                .and_then(Value::as_str)
+                .unwrap_or("ControlPlane"),
+            cp,
+            &mut blocked,
+        );
+    }
+    for md in machine_deployments {
+        blocking("MachineDeployment", md, &mut blocked);
+    }
+    let mut ready = 0;
+    for m in machines {
+        if condition_true(m, &["Ready"]) {
+            ready += 1;
+        } else {
+            blocking("Machine", m, &mut blocked);
+        }
+    }
+    let control_plane_ready =
+        flag(
+            cluster,
+            &[
+                &["status", "controlPlaneReady"],
+                &["status", "initialization", "controlPlaneInitialized"],
+            ],
+        ) && !conditions(cluster).iter().any(|c| {
+            matches!(
+                c.get("type").and_then(Value::as_str),
+                Some("ControlPlaneReady" | "ControlPlaneAvailable")
+            ) && c.get("status").and_then(Value::as_str) == Some("False")
+        }) || condition_true(cluster, &["ControlPlaneReady", "ControlPlaneAvailable"]);
+    let infrastructure_ready = flag(
+        cluster,
+        &[
+            &["status", "infrastructureReady"],
+            &["status", "initialization", "infrastructureProvisioned"],
+        ],
+    ) || condition_true(cluster, &["InfrastructureReady"]);
+    let desired =
+        control_plane.map_or(0, replicas) + machine_deployments.iter().map(replicas).sum::<u64>();
+    ClusterSummary {
+        name: text(cluster, &["metadata", "name"])
+            .unwrap_or_default()
+            .to_string(),
+        phase: text(cluster, &["status", "phase"])
+            .unwrap_or("Pending")
+            .to_string(),
+        control_plane_ready,
+        infrastructure_ready,
+        machines_ready: ready,
+        machines_desired: desired,
+        blocking: blocked,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn yaml(s: &str) -> Value {
+        fleet_model::yaml::parse_one(s).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_provisioning_cluster_names_what_it_waits_for() {
+        let cluster = yaml(
+            "kind: Cluster\nmetadata: {name: c}\nstatus:\n  phase: Provisioned\n  initialization: {infrastructureProvisioned: true, controlPlaneInitialized: true}\n  conditions:\n  - {type: ControlPlaneAvailable, status: \"True\"}\n",
+        );
+        let cp = yaml("kind: KubeadmControlPlane\nmetadata: {name: c-cp}\nspec: {replicas: 3}\n");
+        let md = yaml("kind: MachineDeployment\nmetadata: {name: c-md}\nstatus: {replicas: 2}\n");
+        let machines = [
+            yaml(
+                "kind: Machine\nmetadata: {name: m1}\nstatus:\n  conditions:\n  - {type: Ready, status: \"True\"}\n",
+            ),
+            yaml(
+                "kind: Machine\nmetadata: {name: m2}\nstatus:\n  conditions:\n  - {type: Ready, status: \"False\", reason: NodeStartup, message: waiting for node}\n",
+            ),
+        ];
+        let s = summarize(&cluster, Some(&cp), &[md], &machines);
+        assert!(s.control_plane_ready && s.infrastructure_ready);
+        assert_eq!((s.machines_ready, s.machines_desired), (1, 5));
+        assert_eq!(
+            s.blocking,
+            ["Machine m2: Ready is False (NodeStartup): waiting for node"]
+        );
+    }
+}
