@@ -130,6 +130,29 @@ pub fn scan(line: &str) -> Option<Line<'_>> {
     Some(Line { content, comment })
 }
 
+/// Whether the line starts a block scalar (`key: |`, `- >-`): the lines
+/// indented below it are text, where a marker is not a comment.
+pub fn opens_block_scalar(line: &str) -> bool {
+    (line.contains('|') || line.contains('>'))
+        && matches!(scan(line), Some(Line { content: Content::NotScalar(why), .. }) if why == BLOCK_SCALAR)
+}
+
+/// The column where the line's node starts, after indentation and any
+/// `- ` sequence markers: a block scalar's text is indented deeper.
+pub fn node_column(line: &str) -> usize {
+    let bytes = line.as_bytes();
+    let mut pos = skip_spaces(bytes, 0);
+    while pos < bytes.len()
+        && bytes[pos] == b'-'
+        && matches!(bytes.get(pos + 1), Some(b' ' | b'\t'))
+    {
+        pos = skip_spaces(bytes, pos + 1);
+    }
+    pos
+}
+
+const BLOCK_SCALAR: &str = "the value is a block scalar spanning several lines";
+
 fn skip_spaces(bytes: &[u8], mut pos: usize) -> usize {
     while pos < bytes.len() && matches!(bytes[pos], b' ' | b'\t') {
         pos += 1;

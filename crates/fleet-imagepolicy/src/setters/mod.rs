@@ -180,9 +180,23 @@ pub fn rewrite_text(
 ) -> Result<(String, Vec<Change>), MarkerError> {
     let mut out = String::with_capacity(text.len() + 64);
     let mut changes = Vec::new();
+    // Inside a block scalar (indented below `key: |`), text is content:
+    // a marker there is not a comment and is left alone.
+    let mut block_parent: Option<usize> = None;
     for (index, raw) in text.split_inclusive('\n').enumerate() {
         let number = index + 1;
         let (body, ending) = split_ending(raw);
+        let indent = body.len() - body.trim_start_matches(' ').len();
+        if let Some(parent) = block_parent {
+            if body.trim().is_empty() || indent > parent {
+                out.push_str(raw);
+                continue;
+            }
+            block_parent = None;
+        }
+        if line::opens_block_scalar(body) {
+            block_parent = Some(line::node_column(body));
+        }
         if !body.contains(MARKER_KEY) {
             out.push_str(raw);
             continue;
@@ -394,6 +408,20 @@ mod tests {
         let (out, changes) = rewrite_text(unknown, &policies(), Options::default())
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((out.as_str(), changes.len()), (unknown, 0));
+    }
+
+    #[test]
+    fn markers_inside_block_scalars_are_text() {
+        let text = "data:\n  config.yaml: |\n    image: old # {\"$imagepolicy\": \"ns:app\"}\n\n    more: text\nimage: old # {\"$imagepolicy\": \"ns:app\"}\n";
+        let (out, changes) =
+            rewrite_text(text, &policies(), Options::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].line, 6);
+        assert_eq!(
+            out,
+            text.replacen("image: old #", "image: reg.io/app:1.0 #", 2)
+                .replacen("image: reg.io/app:1.0 #", "image: old #", 1)
+        );
     }
 
     #[test]
