@@ -158,9 +158,17 @@ spec:
     Ok(())
 }
 
-/// One timed run: wall time and peak resident memory (KiB).
-fn run(cmd: &[&str], dir: &Path) -> Result<(Duration, u64, usize)> {
+/// One timed run of `cmd` (standard input from `stdin`, or none): wall
+/// time, peak resident memory (KiB) as `/usr/bin/time` reports it, and
+/// standard output. Shared by every benchmark runner.
+pub(crate) fn timed(cmd: &[&str], stdin: Option<&Path>) -> Result<(Duration, u64, Vec<u8>)> {
     let mem_file = std::env::temp_dir().join(format!("fleet-bench-mem-{}", std::process::id()));
+    let input = match stdin {
+        Some(p) => std::process::Stdio::from(
+            std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?,
+        ),
+        None => std::process::Stdio::null(),
+    };
     let start = Instant::now();
     let out = Command::new("/usr/bin/time")
         .arg("-f")
@@ -168,30 +176,36 @@ fn run(cmd: &[&str], dir: &Path) -> Result<(Duration, u64, usize)> {
         .arg("-o")
         .arg(&mem_file)
         .args(cmd)
-        .arg(dir)
+        .stdin(input)
         .output()
         .with_context(|| format!("running {cmd:?}"))?;
     let elapsed = start.elapsed();
     if !out.status.success() {
-        bail!(
-            "{cmd:?} {} failed: {}",
-            dir.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     }
     let mem: u64 = std::fs::read_to_string(&mem_file)
         .ok()
         .and_then(|s| s.lines().last().and_then(|l| l.trim().parse().ok()))
         .unwrap_or(0);
-    let docs = out
-        .stdout
+    Ok((elapsed, mem, out.stdout))
+}
+
+/// One timed build of `dir`: wall time, peak memory (KiB) and the number
+/// of objects printed.
+fn run(cmd: &[&str], dir: &Path) -> Result<(Duration, u64, usize)> {
+    let dir_arg = dir.to_string_lossy();
+    let mut full = cmd.to_vec();
+    full.push(&dir_arg);
+    let (elapsed, mem, stdout) = timed(&full, None)?;
+    let docs = stdout
         .split(|b| *b == b'\n')
         .filter(|l| l.starts_with(b"kind:"))
         .count();
     Ok((elapsed, mem, docs))
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
+/// The median of some durations.
+pub(crate) fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
 }

@@ -8,11 +8,12 @@
 //! medians of repeated runs; peak memory is the largest resident set
 //! `/usr/bin/time` reports.
 
-use anyhow::{Context, Result, bail};
+use crate::bench::{median, timed};
+use anyhow::{Result, bail};
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 /// A small deterministic generator (xorshift64*), so every run and every
 /// machine benchmarks the same input.
@@ -73,40 +74,10 @@ pub fn tags(count: usize) -> Vec<String> {
     out
 }
 
-/// One timed run with `stdin` fed from a file: wall time, peak RSS (KiB)
-/// and standard output.
+/// One timed run: wall time, peak RSS (KiB) and standard output.
 fn run(cmd: &[&str], stdin: Option<&Path>) -> Result<(Duration, u64, String)> {
-    let mem_file =
-        std::env::temp_dir().join(format!("fleet-bench-images-mem-{}", std::process::id()));
-    let input = match stdin {
-        Some(p) => {
-            Stdio::from(std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?)
-        }
-        None => Stdio::null(),
-    };
-    let start = Instant::now();
-    let out = Command::new("/usr/bin/time")
-        .arg("-f")
-        .arg("%M")
-        .arg("-o")
-        .arg(&mem_file)
-        .args(cmd)
-        .stdin(input)
-        .output()
-        .with_context(|| format!("running {cmd:?}"))?;
-    let elapsed = start.elapsed();
-    if !out.status.success() {
-        bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    let mem = std::fs::read_to_string(&mem_file)
-        .ok()
-        .and_then(|s| s.lines().last().and_then(|l| l.trim().parse().ok()))
-        .unwrap_or(0);
-    Ok((
-        elapsed,
-        mem,
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    ))
+    let (elapsed, mem, out) = timed(cmd, stdin)?;
+    Ok((elapsed, mem, String::from_utf8_lossy(&out).into_owned()))
 }
 
 fn measure(cmd: &[&str], stdin: Option<&Path>, repeats: usize) -> Result<(Duration, u64, String)> {
@@ -119,8 +90,7 @@ fn measure(cmd: &[&str], stdin: Option<&Path>, repeats: usize) -> Result<(Durati
         peak = peak.max(m);
         output = o;
     }
-    times.sort();
-    Ok((times[times.len() / 2], peak, output))
+    Ok((median(times), peak, output))
 }
 
 /// Writes a tree of `files` YAML files, `marked` of them with a marker.
@@ -267,11 +237,10 @@ pub fn images(root: &Path, repeats: usize) -> Result<()> {
         peak = peak.max(m);
         summary = o.lines().last().unwrap_or_default().to_string();
     }
-    times.sort();
     println!(
         "{:<58} median {:>8}, peak RSS {:>3} MiB ({summary})",
         "update in place (50 files written)",
-        secs(times[times.len() / 2]),
+        secs(median(times)),
         peak / 1024
     );
     Ok(())

@@ -367,3 +367,20 @@ fn new_cluster_scaffolds_one_folder_that_builds() {
     }
     let _ = std::fs::remove_dir_all(&repo);
 }
+
+#[test]
+fn template_parse_errors_name_file_and_line() {
+    let dir = std::env::temp_dir().join(format!("fleet-cluster-cli-parse-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.join("broken.yaml");
+    std::fs::write(&file, "kind: Cluster\nmetadata:\n  name: ${CLUSTER_NAME\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let path = file.display().to_string();
+    let (code, _, err) = fleet(&["cluster", "template", "vars", &path], &[]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(&format!("{path}: line 3: the template does not parse")),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -159,18 +159,22 @@ pub fn evaluate(target: &Target, checks: &Checks, now: i64) -> Verdict {
             message: v1_message,
         }),
     };
-    let pending = |next: Option<i64>| Verdict {
-        needs_remediation: false,
-        next_check: next.filter(|n| *n > 0),
-        healthy: next.is_none_or(|n| n <= 0) && !target.deleting && target.node.is_some(),
-        condition: (next.is_none_or(|n| n <= 0) && !target.deleting && target.node.is_some()).then(
-            || HealthCondition {
+    // Not unhealthy: healthy when nothing is pending, the Machine is not
+    // being deleted and its Node exists; otherwise neither.
+    let pending = |next: Option<i64>| {
+        let next_check = next.filter(|n| *n > 0);
+        let healthy = next_check.is_none() && !target.deleting && target.node.is_some();
+        Verdict {
+            needs_remediation: false,
+            next_check,
+            healthy,
+            condition: healthy.then(|| HealthCondition {
                 status: "True",
                 reason: "HealthCheckSucceeded",
                 message: String::new(),
-            },
-        ),
-        v1beta1_condition: None,
+            }),
+            v1beta1_condition: None,
+        }
     };
     if target.annotations.contains_key(REMEDIATE_ANNOTATION) {
         return unhealthy(
@@ -256,9 +260,6 @@ pub fn evaluate(target: &Target, checks: &Checks, now: i64) -> Verdict {
             _ => all.join("; "),
         };
         return unhealthy(reason, v1_reason, message, v1_message);
-    }
-    if target.node.is_none() && checks.node_startup_timeout == 0 && next_checks.is_empty() {
-        return pending(None);
     }
     pending(next_checks.into_iter().filter(|n| *n > 0).min())
 }

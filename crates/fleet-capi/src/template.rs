@@ -34,9 +34,15 @@ static LEGACY_SPACING: LazyLock<Regex> = LazyLock::new(|| {
 pub enum TemplateError {
     /// The text is not valid envsubst.
     #[error(
-        "the template does not parse: {0} (variables are written ${{NAME}} or ${{NAME:=default}}; names are letters, digits and _)"
+        "{}the template does not parse: {message} (variables are written ${{NAME}} or ${{NAME:=default}}; names are letters, digits and _)",
+        .line.map(|l| format!("line {l}: ")).unwrap_or_default()
     )]
-    Parse(String),
+    Parse {
+        /// The first line that does not parse on its own, when one does not.
+        line: Option<usize>,
+        /// The parser's message.
+        message: String,
+    },
     /// Variables without a value and without a default (sorted).
     #[error(
         "value for variables [{}] is not set. Please set the value using os environment variables or the clusterctl config file",
@@ -95,7 +101,16 @@ impl Template {
     /// Parses a template and discovers its variables.
     pub fn new(text: &str) -> Result<Template, TemplateError> {
         let normalised = LEGACY_SPACING.replace_all(text, "$${$1}").into_owned();
-        let tree = envsubst::parse(&normalised).map_err(|e| TemplateError::Parse(e.to_string()))?;
+        let tree = envsubst::parse(&normalised).map_err(|e| TemplateError::Parse {
+            // The parser gives no position; expressions do not span lines
+            // once legacy spacing is normalised, so the first line that
+            // fails alone is the one to fix.
+            line: normalised
+                .lines()
+                .position(|l| envsubst::parse(l).is_err())
+                .map(|i| i + 1),
+            message: e.to_string(),
+        })?;
         let mut variables = IndexMap::new();
         discover(&tree, &mut variables);
         Ok(Template {
@@ -149,8 +164,10 @@ impl Template {
                 .collect::<HashMap<_, _>>(),
         );
         let mut out = String::with_capacity(self.text.len());
-        envsubst::eval(&self.tree, &values, false, &mut out)
-            .map_err(|e| TemplateError::Parse(e.to_string()))?;
+        envsubst::eval(&self.tree, &values, false, &mut out).map_err(|e| TemplateError::Parse {
+            line: None,
+            message: e.to_string(),
+        })?;
         Ok(out)
     }
 

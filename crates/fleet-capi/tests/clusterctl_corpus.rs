@@ -3,20 +3,23 @@
 //! variables error, and four Docker-provider templates rendered byte for
 //! byte.
 
+// The corpus reader of fleet-imagepolicy's tests, shared rather than copied.
+#[path = "../../fleet-imagepolicy/tests/support/corpus.rs"]
+mod corpus;
+
 use fleet_capi::template::{Template, TemplateError, Variables, template_file_name};
 use serde_json::Value as Json;
 use std::path::PathBuf;
 
 fn dir(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/conformance")
-        .join(name)
+    corpus::corpus_dir(name)
 }
 
+/// A corpus file's text, or `None` (skip) when the corpus is absent and not required.
 fn read(path: PathBuf) -> Option<String> {
     match std::fs::read_to_string(&path) {
         Ok(t) => Some(t),
-        Err(e) if std::env::var_os("FLEET_REQUIRE_CONFORMANCE").is_some() => {
+        Err(e) if corpus::required() => {
             panic!("{}: {e} (FLEET_REQUIRE_CONFORMANCE is set)", path.display())
         }
         Err(_) => {

@@ -2,32 +2,20 @@
 //! per-target verdicts, the remediation budget, target selection and the
 //! webhook's checks.
 
+// The corpus reader of fleet-imagepolicy's tests, shared rather than copied.
+#[path = "../../fleet-imagepolicy/tests/support/corpus.rs"]
+mod corpus;
+
+use corpus::report;
 use fleet_capi::mhc::{
     Checks, Condition, MachineRef, MaxUnhealthy, Target, UnhealthyCondition, evaluate,
     max_unhealthy_value, remediation_allowed, select_targets, validate_node_startup_timeout,
 };
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 fn rows(file: &str) -> Vec<Json> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/conformance/capi-mhc")
-        .join(file);
-    match std::fs::read_to_string(&path) {
-        Ok(t) => serde_json::from_str::<Json>(&t)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-            .as_array()
-            .cloned()
-            .unwrap_or_default(),
-        Err(e) if std::env::var_os("FLEET_REQUIRE_CONFORMANCE").is_some() => {
-            panic!("{}: {e}", path.display())
-        }
-        Err(_) => {
-            eprintln!("{} not found: skipped", path.display());
-            Vec::new()
-        }
-    }
+    corpus::rows("capi-mhc", file)
 }
 
 fn text(v: &Json) -> String {
@@ -65,16 +53,6 @@ fn rules(v: &Json) -> Vec<UnhealthyCondition> {
             timeout: c["timeoutSeconds"].as_i64().unwrap_or(0),
         })
         .collect()
-}
-
-fn report(what: &str, total: usize, failures: &[String]) {
-    assert!(
-        failures.is_empty(),
-        "{what}: {} of {total} rows fail:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-    eprintln!("{what}: {total}/{total} rows pass");
 }
 
 #[test]

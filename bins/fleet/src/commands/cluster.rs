@@ -1,5 +1,6 @@
 //! `fleet cluster template vars|render`: clusterctl's template convention.
 
+use super::Output;
 use anyhow::{Context, Result, bail};
 use fleet_capi::scaffold::{NewCluster, scaffold};
 use fleet_capi::template::{Template, Variables};
@@ -70,14 +71,8 @@ struct VarsArgs {
     /// The template file.
     file: PathBuf,
     /// Output format.
-    #[arg(short, long, value_enum, default_value_t = Format::Text)]
-    output: Format,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Format {
-    Text,
-    Json,
+    #[arg(short, long, value_enum, default_value_t = Output::Text)]
+    output: Output,
 }
 
 #[derive(clap::Args)]
@@ -113,7 +108,7 @@ fn vars(args: &VarsArgs) -> Result<ExitCode> {
     let template = load(&args.file)?;
     let variables = template.variables();
     let mut out = std::io::stdout().lock();
-    if args.output == Format::Json {
+    if args.output == Output::Json {
         let map: serde_json::Map<String, serde_json::Value> = variables
             .iter()
             .map(|(k, d)| {

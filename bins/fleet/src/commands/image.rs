@@ -1,5 +1,6 @@
 //! `fleet image select|scan|update`: Flux's image automation, by hand.
 
+use super::Output;
 use anyhow::{Context, Result, bail};
 use fleet_imagepolicy::policy::{Policy, SortOrder};
 use fleet_imagepolicy::reference::{ImageReference, validate_tag};
@@ -172,14 +173,8 @@ struct ScanArgs {
     #[arg(long, requires = "policy")]
     digest: bool,
     /// Output format.
-    #[arg(short, long, value_enum, default_value_t = Format::Text)]
-    output: Format,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Format {
-    Text,
-    Json,
+    #[arg(short, long, value_enum, default_value_t = Output::Text)]
+    output: Output,
 }
 
 #[derive(clap::Args)]
@@ -306,7 +301,7 @@ fn scan(args: &ScanArgs) -> Result<ExitCode> {
         anyhow::Ok((scan, latest))
     })?;
     let mut out = std::io::stdout().lock();
-    if args.output == Format::Json {
+    if args.output == Output::Json {
         let latest_json = match &latest {
             Some(Ok(r)) => serde_json::json!({"name": r.name, "tag": r.tag, "digest": r.digest}),
             _ => serde_json::Value::Null,
@@ -372,7 +367,8 @@ fn parse_policy(arg: &str) -> Result<(String, String, ImageRef)> {
 /// The ImagePolicy objects with a latest image in the YAML files under `dir`.
 fn policies_in_tree(dir: &Path) -> Result<Policies> {
     let mut files = Vec::new();
-    collect_yaml(dir, &mut files)?;
+    super::objects::collect(dir, &mut files)
+        .with_context(|| format!("reading {}", dir.display()))?;
     files.sort();
     let mut found = Vec::new();
     for file in files {
@@ -392,20 +388,6 @@ fn policies_in_tree(dir: &Path) -> Result<Policies> {
         }
     }
     Ok(Policies::from_image_policies(&found))
-}
-
-fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let entry = entry?;
-        let path = entry.path();
-        let kind = entry.file_type()?;
-        if kind.is_dir() && entry.file_name() != ".git" {
-            collect_yaml(&path, out)?;
-        } else if kind.is_file() && path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 fn update(args: &UpdateArgs) -> Result<ExitCode> {

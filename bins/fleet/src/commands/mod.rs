@@ -7,3 +7,12 @@ pub mod envsubst;
 pub mod image;
 pub mod objects;
 pub mod validate;
+
+/// `-o text|json` of the commands that print reports.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    /// Lines for people.
+    Text,
+    /// JSON for tools.
+    Json,
+}

@@ -91,12 +91,10 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     })
 }
 
-/// Kustomize's own files configure builds; they are not cluster objects.
-const KUSTOMIZATION_FILES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
-
 fn is_manifest_file(path: &Path) -> bool {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    !KUSTOMIZATION_FILES.contains(&name)
+    // Kustomize's own files configure builds; they are not cluster objects.
+    !fleet_kustomize::kustfile::FILE_NAMES.contains(&name)
         && matches!(
             path.extension().and_then(|e| e.to_str()),
             Some("yaml" | "yml" | "json")

@@ -1,9 +1,10 @@
 //! `fleet validate DIR…`: lint findings over a repository, for CI.
 
+use super::Output;
 use anyhow::{Context, Result};
 use fleet_capi::autoscaler::{Finding, Severity};
 use fleet_kustomize::{BuildOptions, fs::DiskFs};
-use fleet_model::{Manifest, TypedObject};
+use fleet_model::{Manifest, TypedObject, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,14 +17,8 @@ pub struct Args {
     #[arg(required = true)]
     paths: Vec<PathBuf>,
     /// Output format.
-    #[arg(short, long, value_enum, default_value_t = Format::Text)]
-    output: Format,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Format {
-    Text,
-    Json,
+    #[arg(short, long, value_enum, default_value_t = Output::Text)]
+    output: Output,
 }
 
 /// One reported finding.
@@ -34,9 +29,19 @@ struct Report {
 }
 
 fn is_kustomization_dir(dir: &Path) -> bool {
-    ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+    fleet_kustomize::kustfile::FILE_NAMES
         .iter()
         .any(|f| dir.join(f).is_file())
+}
+
+/// Whether a value still holds a `${VAR}` placeholder somewhere.
+fn templated(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains("${"),
+        Value::Sequence(items) => items.iter().any(templated),
+        Value::Mapping(map) => map.iter().any(|(k, v)| k.contains("${") || templated(v)),
+        _ => false,
+    }
 }
 
 /// The manifests to check: a kustomization directory's rendered output, or
@@ -48,7 +53,11 @@ fn manifests(path: &Path, reports: &mut Vec<Report>) -> Result<Vec<Manifest>> {
         let set = fleet_kustomize::build(&DiskFs, &dir.to_string_lossy(), &BuildOptions::default())
             .with_context(|| format!("rendering {}", path.display()))?;
         let label = format!("{} (rendered)", path.display());
-        return Manifest::read_all(&set.to_yaml(), &label).with_context(|| label.clone());
+        return set
+            .resources
+            .into_iter()
+            .map(|value| Manifest::new(value, None).with_context(|| label.clone()))
+            .collect();
     }
     let mut files = Vec::new();
     super::objects::collect(path, &mut files)
@@ -99,7 +108,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             let object = manifest.id().to_string();
             // A template's `${VAR}` placeholders are checked once rendered
             // (`fleet build ks`), not against the schema as text.
-            let templated = manifest.to_yaml().contains("${");
+            let templated = templated(manifest.value());
             if let Err(e) = TypedObject::from_manifest(&manifest)
                 && !templated
             {
@@ -127,7 +136,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         .filter(|r| r.finding.severity == Severity::Error)
         .count();
     let mut out = std::io::stdout().lock();
-    if args.output == Format::Json {
+    if args.output == Output::Json {
         let items: Vec<serde_json::Value> = reports
             .iter()
             .map(|r| {

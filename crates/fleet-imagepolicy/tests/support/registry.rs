@@ -189,20 +189,22 @@ impl Pusher {
             location
         };
         let sep = if location.contains('?') { '&' } else { '?' };
-        let put = self
-            .auth(self.http.put(format!("{location}{sep}digest={digest}")))
-            .header("content-type", "application/octet-stream")
-            .body(bytes)
+        let url = format!("{location}{sep}digest={digest}");
+        self.put(&url, "application/octet-stream", bytes).await;
+        digest
+    }
+
+    /// PUTs `body`, expecting 201 Created.
+    async fn put(&self, url: &str, content_type: &str, body: Vec<u8>) {
+        let response = self
+            .auth(self.http.put(url))
+            .header("content-type", content_type)
+            .body(body)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            put.status().as_u16(),
-            201,
-            "blob upload: {:?}",
-            put.text().await
-        );
-        digest
+            .unwrap_or_else(|e| panic!("PUT {url}: {e}"));
+        let status = response.status().as_u16();
+        assert_eq!(status, 201, "PUT {url}: {:?}", response.text().await);
     }
 
     /// Pushes a one-layer image under `tag`; its config names the tag, so
@@ -217,22 +219,13 @@ impl Pusher {
             "{{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"{config_digest}\",\"size\":{config_len}}},\"layers\":[{{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"{layer_digest}\",\"size\":{layer_len}}}]}}"
         );
         let digest = sha256(manifest.as_bytes());
-        let put = self
-            .auth(
-                self.http
-                    .put(format!("{}/v2/{repository}/manifests/{tag}", self.base)),
-            )
-            .header("content-type", "application/vnd.oci.image.manifest.v1+json")
-            .body(manifest)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            put.status().as_u16(),
-            201,
-            "manifest upload: {:?}",
-            put.text().await
-        );
+        let url = format!("{}/v2/{repository}/manifests/{tag}", self.base);
+        self.put(
+            &url,
+            "application/vnd.oci.image.manifest.v1+json",
+            manifest.into_bytes(),
+        )
+        .await;
         digest
     }
 }
