@@ -16,7 +16,7 @@
 //! let cache: ClientCache<String> = ClientCache::default();
 //! let mut data = BTreeMap::new();
 //! data.insert("value".to_string(), b"apiVersion: v1\nkind: Config\nclusters: []\n".to_vec());
-//! let secret = KubeconfigSecret { namespace: "fleet".into(), name: "edge-1-kubeconfig".into(), resource_version: "7".into(), data };
+//! let secret = KubeconfigSecret { namespace: "fleet".into(), name: "edge-1-kubeconfig".into(), resource_version: "7".into(), data, key: None };
 //! let (client, built) = cache.client(&secret, |cfg| Ok::<_, String>(format!("client for {} bytes", cfg.len()))).unwrap();
 //! assert!(built);
 //! let (_, built_again) = cache.client(&secret, |_| Ok::<_, String>(String::new())).unwrap();
@@ -40,6 +40,9 @@ pub struct KubeconfigSecret {
     pub resource_version: String,
     /// `data`, decoded.
     pub data: BTreeMap<String, Vec<u8>>,
+    /// The key named by `spec.kubeConfig.secretRef.key`, if any; otherwise
+    /// `value`, then `value.yaml` are read (Flux's order).
+    pub key: Option<String>,
 }
 
 /// Why no client could be had.
@@ -81,8 +84,8 @@ pub enum ClientError {
     },
 }
 
-/// A Secret's namespace and name.
-type SecretKey = (String, String);
+/// A Secret's namespace and name, and the data key read.
+type SecretKey = (String, String, Option<String>);
 /// The `resourceVersion` a client was built from, and the client.
 type Entry<C> = (String, Arc<C>);
 
@@ -102,12 +105,15 @@ impl<C> Default for ClientCache<C> {
 
 /// Reads and checks the kubeconfig text of a Secret.
 pub fn kubeconfig_text(secret: &KubeconfigSecret) -> Result<String, ClientError> {
-    let KeyChoice::Key(key) = kubeconfig_key(None, secret.data.keys().map(String::as_str))
-        .map_err(|source| ClientError::Key {
-            namespace: secret.namespace.clone(),
-            name: secret.name.clone(),
-            source,
-        })?;
+    let KeyChoice::Key(key) = kubeconfig_key(
+        secret.key.as_deref(),
+        secret.data.keys().map(String::as_str),
+    )
+    .map_err(|source| ClientError::Key {
+        namespace: secret.namespace.clone(),
+        name: secret.name.clone(),
+        source,
+    })?;
     let invalid = |why: String| ClientError::Invalid {
         namespace: secret.namespace.clone(),
         name: secret.name.clone(),
@@ -129,6 +135,41 @@ pub fn kubeconfig_text(secret: &KubeconfigSecret) -> Result<String, ClientError>
 }
 
 impl<C> ClientCache<C> {
+    fn cache_key(secret: &KubeconfigSecret) -> SecretKey {
+        (
+            secret.namespace.clone(),
+            secret.name.clone(),
+            secret.key.clone(),
+        )
+    }
+
+    /// The cached client for `secret`, if one was built from this very
+    /// `resourceVersion`.
+    pub fn cached(&self, secret: &KubeconfigSecret) -> Option<Arc<C>> {
+        let entries = self.entries.lock().ok()?;
+        let (version, client) = entries.get(&Self::cache_key(secret))?;
+        (*version == secret.resource_version).then(|| Arc::clone(client))
+    }
+
+    fn store(&self, secret: &KubeconfigSecret, client: C) -> Arc<C> {
+        let client = Arc::new(client);
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.insert(
+                Self::cache_key(secret),
+                (secret.resource_version.clone(), Arc::clone(&client)),
+            );
+        }
+        client
+    }
+
+    fn build_error(secret: &KubeconfigSecret, message: String) -> ClientError {
+        ClientError::Build {
+            namespace: secret.namespace.clone(),
+            name: secret.name.clone(),
+            message,
+        }
+    }
+
     /// The client for `secret`: the cached one while the Secret's
     /// `resourceVersion` is unchanged, otherwise a new one from `build`
     /// (which replaces the old entry). Also says whether it was built.
@@ -137,29 +178,18 @@ impl<C> ClientCache<C> {
         secret: &KubeconfigSecret,
         build: impl FnOnce(&str) -> Result<C, E>,
     ) -> Result<(Arc<C>, bool), ClientError> {
-        let key = (secret.namespace.clone(), secret.name.clone());
-        if let Ok(entries) = self.entries.lock()
-            && let Some((version, client)) = entries.get(&key)
-            && *version == secret.resource_version
-        {
-            return Ok((Arc::clone(client), false));
+        if let Some(client) = self.cached(secret) {
+            return Ok((client, false));
         }
         let text = kubeconfig_text(secret)?;
-        let client = Arc::new(build(&text).map_err(|e| ClientError::Build {
-            namespace: secret.namespace.clone(),
-            name: secret.name.clone(),
-            message: e.to_string(),
-        })?);
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.insert(key, (secret.resource_version.clone(), Arc::clone(&client)));
-        }
-        Ok((client, true))
+        let client = build(&text).map_err(|e| Self::build_error(secret, e.to_string()))?;
+        Ok((self.store(secret, client), true))
     }
 
-    /// Drops a Secret's client (the Secret was deleted).
+    /// Drops a Secret's clients (the Secret was deleted).
     pub fn forget(&self, namespace: &str, name: &str) {
         if let Ok(mut entries) = self.entries.lock() {
-            entries.remove(&(namespace.to_string(), name.to_string()));
+            entries.retain(|(ns, n, _), _| !(ns == namespace && n == name));
         }
     }
 }
@@ -179,6 +209,7 @@ mod tests {
             data: [("value".to_string(), config.into_bytes())]
                 .into_iter()
                 .collect(),
+            key: None,
         }
     }
 
@@ -241,5 +272,28 @@ mod tests {
             cache.client(&not_config, server_of),
             Err(ClientError::Invalid { .. })
         ));
+    }
+
+    #[test]
+    fn the_named_key_is_read_and_cached_apart() {
+        let cache = ClientCache::default();
+        let mut two_keys = secret("1", "https://value:6443");
+        two_keys.data.insert(
+            "admin.conf".into(),
+            b"apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://admin:6443\n"
+                .to_vec(),
+        );
+        let (by_default, _) = cache
+            .client(&two_keys, server_of)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(*by_default, "https://value:6443");
+        two_keys.key = Some("admin.conf".into());
+        let (named, built) = cache
+            .client(&two_keys, server_of)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(built, "another key is another client");
+        assert_eq!(*named, "https://admin:6443");
+        cache.forget("fleet", "edge-1-kubeconfig");
+        assert!(cache.cached(&two_keys).is_none());
     }
 }

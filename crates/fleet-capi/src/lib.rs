@@ -26,3 +26,5 @@ pub mod mhc;
 pub mod scaffold;
 pub mod summary;
 pub mod template;
+#[cfg(feature = "kube-client")]
+pub mod workload;
