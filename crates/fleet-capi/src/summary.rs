@@ -18,6 +18,8 @@ use fleet_model::Value;
 /// What a cluster looks like now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterSummary {
+    /// The cluster's namespace.
+    pub namespace: String,
     /// The cluster's name.
     pub name: String,
     /// `status.phase` (`Pending` when not reported yet).
@@ -90,8 +92,8 @@ fn replicas(v: &Value) -> u64 {
 pub fn summarize(
     cluster: &Value,
     control_plane: Option<&Value>,
-    machine_deployments: &[Value],
-    machines: &[Value],
+    machine_deployments: &[&Value],
+    machines: &[&Value],
 ) -> ClusterSummary {
     let mut blocked = Vec::new();
     blocking("Cluster", cluster, &mut blocked);
@@ -104,11 +106,11 @@ pub fn summarize(
             &mut blocked,
         );
     }
-    for md in machine_deployments {
+    for &md in machine_deployments {
         blocking("MachineDeployment", md, &mut blocked);
     }
     let mut ready = 0;
-    for m in machines {
+    for &m in machines {
         if condition_true(m, &["Ready"]) {
             ready += 1;
         } else {
@@ -135,9 +137,15 @@ pub fn summarize(
             &["status", "initialization", "infrastructureProvisioned"],
         ],
     ) || condition_true(cluster, &["InfrastructureReady"]);
-    let desired =
-        control_plane.map_or(0, replicas) + machine_deployments.iter().map(replicas).sum::<u64>();
+    let desired = control_plane.map_or(0, replicas)
+        + machine_deployments
+            .iter()
+            .map(|md| replicas(md))
+            .sum::<u64>();
     ClusterSummary {
+        namespace: text(cluster, &["metadata", "namespace"])
+            .unwrap_or_default()
+            .to_string(),
         name: text(cluster, &["metadata", "name"])
             .unwrap_or_default()
             .to_string(),
@@ -150,6 +158,86 @@ pub fn summarize(
         machines_desired: desired,
         blocking: blocked,
     }
+}
+
+/// The Cluster API group of Cluster, MachineDeployment and Machine.
+const CAPI_GROUP: &str = "cluster.x-k8s.io";
+
+fn group_of(v: &Value) -> &str {
+    let api_version = v
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    api_version.rsplit_once('/').map_or("", |(group, _)| group)
+}
+
+fn is_capi(v: &Value, kind: &str) -> bool {
+    v.get("kind").and_then(Value::as_str) == Some(kind) && group_of(v) == CAPI_GROUP
+}
+
+/// The cluster an object belongs to: `spec.clusterName`, else the
+/// `cluster.x-k8s.io/cluster-name` label (both set by Cluster API).
+fn owning_cluster(v: &Value) -> Option<&str> {
+    text(v, &["spec", "clusterName"]).or_else(|| {
+        v.pointer(&["metadata", "labels"])
+            .and_then(|l| l.get("cluster.x-k8s.io/cluster-name"))
+            .and_then(Value::as_str)
+    })
+}
+
+fn namespace_of(v: &Value) -> &str {
+    text(v, &["metadata", "namespace"]).unwrap_or_default()
+}
+
+/// Summarizes every Cluster among `objects` (as `kubectl get -o yaml`
+/// lists them, in any order), pairing each with its control plane (by
+/// `spec.controlPlaneRef` kind and name), MachineDeployments and Machines
+/// (by `spec.clusterName` or the `cluster.x-k8s.io/cluster-name` label),
+/// all in the cluster's namespace. Clusters come out sorted by namespace
+/// and name.
+///
+/// ```
+/// use fleet_capi::summary::summarize_objects;
+/// let objects = fleet_model::yaml::parse_documents(
+///     "apiVersion: cluster.x-k8s.io/v1beta1\nkind: Cluster\nmetadata: {name: edge-1, namespace: fleet}\nstatus: {phase: Provisioned}\n---\napiVersion: cluster.x-k8s.io/v1beta1\nkind: MachineDeployment\nmetadata: {name: edge-1-md-0, namespace: fleet}\nspec: {clusterName: edge-1, replicas: 2}\n",
+/// ).unwrap().into_iter().map(|d| d.value).collect::<Vec<_>>();
+/// let summaries = summarize_objects(&objects);
+/// assert_eq!(summaries.len(), 1);
+/// assert_eq!((summaries[0].name.as_str(), summaries[0].machines_desired), ("edge-1", 2));
+/// ```
+pub fn summarize_objects(objects: &[Value]) -> Vec<ClusterSummary> {
+    let mut clusters: Vec<&Value> = objects.iter().filter(|v| is_capi(v, "Cluster")).collect();
+    clusters.sort_by_key(|c| (namespace_of(c), text(c, &["metadata", "name"])));
+    clusters
+        .into_iter()
+        .map(|cluster| {
+            let namespace = namespace_of(cluster);
+            let name = text(cluster, &["metadata", "name"]).unwrap_or_default();
+            let belongs =
+                |v: &&Value| namespace_of(v) == namespace && owning_cluster(v) == Some(name);
+            let control_plane = cluster
+                .pointer(&["spec", "controlPlaneRef"])
+                .and_then(|r| Some((text(r, &["kind"])?, text(r, &["name"])?)))
+                .and_then(|(kind, cp_name)| {
+                    objects.iter().find(|v| {
+                        v.get("kind").and_then(Value::as_str) == Some(kind)
+                            && text(v, &["metadata", "name"]) == Some(cp_name)
+                            && namespace_of(v) == namespace
+                    })
+                });
+            let deployments: Vec<&Value> = objects
+                .iter()
+                .filter(|v| is_capi(v, "MachineDeployment"))
+                .filter(belongs)
+                .collect();
+            let machines: Vec<&Value> = objects
+                .iter()
+                .filter(|v| is_capi(v, "Machine"))
+                .filter(belongs)
+                .collect();
+            summarize(cluster, control_plane, &deployments, &machines)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -175,12 +263,44 @@ mod tests {
                 "kind: Machine\nmetadata: {name: m2}\nstatus:\n  conditions:\n  - {type: Ready, status: \"False\", reason: NodeStartup, message: waiting for node}\n",
             ),
         ];
-        let s = summarize(&cluster, Some(&cp), &[md], &machines);
+        let s = summarize(&cluster, Some(&cp), &[&md], &[&machines[0], &machines[1]]);
         assert!(s.control_plane_ready && s.infrastructure_ready);
         assert_eq!((s.machines_ready, s.machines_desired), (1, 5));
         assert_eq!(
             s.blocking,
             ["Machine m2: Ready is False (NodeStartup): waiting for node"]
+        );
+    }
+
+    #[test]
+    fn objects_are_grouped_by_cluster_and_namespace() {
+        let docs = fleet_model::yaml::parse_documents(concat!(
+            "apiVersion: cluster.x-k8s.io/v1beta2\nkind: Cluster\nmetadata: {name: edge, namespace: b}\n",
+            "spec:\n  controlPlaneRef: {apiGroup: controlplane.cluster.x-k8s.io, kind: KubeadmControlPlane, name: edge-cp}\n",
+            "---\napiVersion: cluster.x-k8s.io/v1beta1\nkind: Cluster\nmetadata: {name: edge, namespace: a}\n",
+            "spec:\n  controlPlaneRef: {apiVersion: controlplane.cluster.x-k8s.io/v1beta1, kind: KubeadmControlPlane, name: edge-cp}\n",
+            "---\napiVersion: controlplane.cluster.x-k8s.io/v1beta1\nkind: KubeadmControlPlane\nmetadata: {name: edge-cp, namespace: a}\nspec: {replicas: 3}\n",
+            "---\napiVersion: controlplane.cluster.x-k8s.io/v1beta2\nkind: KubeadmControlPlane\nmetadata: {name: edge-cp, namespace: b}\nspec: {replicas: 1}\n",
+            "---\napiVersion: cluster.x-k8s.io/v1beta1\nkind: MachineDeployment\nmetadata: {name: md, namespace: a}\nspec: {clusterName: edge, replicas: 4}\n",
+            "---\napiVersion: cluster.x-k8s.io/v1beta1\nkind: MachineDeployment\n",
+            "metadata:\n  name: md\n  namespace: b\n  labels: {cluster.x-k8s.io/cluster-name: edge}\nspec: {replicas: 2}\n",
+            "---\napiVersion: cluster.x-k8s.io/v1beta1\nkind: MachineDeployment\nmetadata: {name: other, namespace: b}\nspec: {clusterName: other, replicas: 9}\n",
+            "---\napiVersion: example.com/v1\nkind: MachineDeployment\nmetadata: {name: lookalike, namespace: b}\nspec: {clusterName: edge, replicas: 50}\n",
+            "---\napiVersion: cluster.x-k8s.io/v1beta1\nkind: Machine\nmetadata: {name: m, namespace: b}\nspec: {clusterName: edge}\n",
+            "status:\n  conditions:\n  - {type: Ready, status: \"True\"}\n",
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let objects: Vec<Value> = docs.into_iter().map(|d| d.value).collect();
+        let found: Vec<_> = summarize_objects(&objects)
+            .into_iter()
+            .map(|s| (s.namespace, s.name, s.machines_ready, s.machines_desired))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("a".to_string(), "edge".to_string(), 0, 3 + 4),
+                ("b".to_string(), "edge".to_string(), 1, 1 + 2),
+            ]
         );
     }
 }

@@ -23,6 +23,9 @@ enum Command {
     /// Add a cluster to a fleet repository: one small folder whose Flux
     /// Kustomizations render the shared template and apply the cluster's overlay.
     New(NewArgs),
+    /// Each cluster's phase, control plane, infrastructure and machines, and
+    /// what blocks it; from the management cluster or saved `kubectl get -o yaml` output.
+    Status(super::cluster_status::StatusArgs),
 }
 
 #[derive(clap::Args)]
@@ -91,6 +94,7 @@ struct RenderArgs {
 pub fn run(args: &Args) -> Result<ExitCode> {
     match &args.command {
         Command::New(a) => new_cluster(a),
+        Command::Status(a) => super::cluster_status::run(a),
         Command::Template(t) => match &t.command {
             TemplateCommand::Vars(a) => vars(a),
             TemplateCommand::Render(a) => render(a),
