@@ -75,6 +75,60 @@ pub fn is_within(root: &str, path: &str) -> bool {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DiskFs;
 
+/// A filesystem that remembers which files were read through it, so a
+/// caller can tell which files a build used (`fleet validate` lints the
+/// rest as plain files).
+///
+/// ```
+/// use fleet_kustomize::fs::{FileSystem, MemFs, RecordingFs};
+/// let mut mem = MemFs::default();
+/// mem.add("/a.yaml", "kind: A\n");
+/// let fs = RecordingFs::new(&mem);
+/// assert!(fs.read("/a.yaml").is_ok());
+/// assert!(fs.read_files().contains("/a.yaml"));
+/// ```
+pub struct RecordingFs<'a> {
+    inner: &'a dyn FileSystem,
+    read: std::sync::Mutex<BTreeSet<String>>,
+}
+
+impl<'a> RecordingFs<'a> {
+    /// Wraps `inner`.
+    pub fn new(inner: &'a dyn FileSystem) -> Self {
+        RecordingFs {
+            inner,
+            read: std::sync::Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    /// The paths read so far (as the build named them).
+    pub fn read_files(&self) -> BTreeSet<String> {
+        self.read.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+}
+
+impl FileSystem for RecordingFs<'_> {
+    fn read(&self, path: &str) -> std::io::Result<Vec<u8>> {
+        let bytes = self.inner.read(path)?;
+        if let Ok(mut read) = self.read.lock() {
+            read.insert(path.to_string());
+        }
+        Ok(bytes)
+    }
+    fn is_dir(&self, path: &str) -> bool {
+        self.inner.is_dir(path)
+    }
+    fn is_file(&self, path: &str) -> bool {
+        self.inner.is_file(path)
+    }
+    fn list_dir(&self, path: &str) -> std::io::Result<Vec<String>> {
+        self.inner.list_dir(path)
+    }
+    fn real_path(&self, path: &str) -> std::io::Result<String> {
+        self.inner.real_path(path)
+    }
+}
+
 impl FileSystem for DiskFs {
     fn read(&self, path: &str) -> std::io::Result<Vec<u8>> {
         std::fs::read(path)

@@ -292,7 +292,7 @@ fn bad_input_is_reported_with_the_file() {
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(
-        err.contains("spec.path '/repo/missing' is not a directory"),
+        err.contains("spec.path './missing' is not a directory in the source"),
         "{err}"
     );
 }

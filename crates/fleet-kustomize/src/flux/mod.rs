@@ -37,8 +37,10 @@
 //! ```
 
 pub mod decrypt;
+mod repo;
 mod tree;
 
+pub use repo::{RenderFailure, RenderedKustomization, RepoRender, render_repo};
 pub use tree::{Skipped, Tree, TreeNode, build_tree, is_flux_kustomization};
 
 use crate::build::{BuildOptions, LoadRestrictor, build};
@@ -124,6 +126,17 @@ pub fn build_kustomization(
     opts: &FluxBuildOptions,
 ) -> Result<ResourceSet, FluxBuildError> {
     let dir = fs::join(root, ks.spec.path());
+    if !fs.is_dir(&dir) {
+        // Named as written in the Kustomization, not as joined here.
+        return Err(FluxBuildError::MissingPath {
+            ks: format!(
+                "{}/{}",
+                ks.metadata.namespace.as_deref().unwrap_or(""),
+                ks.metadata.name.as_deref().unwrap_or("")
+            ),
+            path: ks.spec.path().to_string(),
+        });
+    }
     build_kustomization_dir(fs, &dir, ks, opts)
 }
 

@@ -17,6 +17,8 @@ use crate::resource::describe_object;
 pub struct TreeNode {
     /// `namespace/name` of the Kustomization.
     pub id: String,
+    /// Its `spec.path`, as rendered (`./` when unset).
+    pub path: String,
     /// The chain of Kustomizations that led here, outermost first.
     pub parents: Vec<String>,
     /// What it applies.
@@ -95,6 +97,7 @@ pub fn build_tree(
         }
         tree.nodes.push(TreeNode {
             id: me,
+            path: current.spec.path().to_string(),
             parents,
             set,
         });
