@@ -369,6 +369,85 @@ fn new_cluster_scaffolds_one_folder_that_builds() {
 }
 
 #[test]
+fn validate_renders_a_repository_as_flux_would() {
+    let repo = std::env::temp_dir().join(format!("fleet-validate-flux-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&repo);
+    copy_tree(
+        &PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/fleet")),
+        &repo,
+    );
+    let root = repo.display().to_string();
+    let (code, _, err) = fleet(
+        &[
+            "cluster",
+            "new",
+            "edge-1",
+            "--repo",
+            &root,
+            "--template",
+            "cluster-templates/docker",
+            "--overlay",
+            "infrastructure/staging",
+            "--set",
+            "KUBERNETES_VERSION=v1.31.2",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = fleet(&["validate", &root], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.ends_with("(13 Flux Kustomizations rendered): 0 error(s), 0 warning(s)\n"),
+        "{out}"
+    );
+
+    // A value that is only wrong once substituted: the new cluster's name
+    // as its Kustomization passes it to the shared template.
+    let cluster = repo.join("workloads/edge-1/cluster.yaml");
+    let text = std::fs::read_to_string(&cluster).unwrap_or_default();
+    assert!(text.contains("CLUSTER_NAME: \"edge-1\""), "{text}");
+    std::fs::write(
+        &cluster,
+        text.replace("CLUSTER_NAME: \"edge-1\"", "CLUSTER_NAME: \"Edge_1\""),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    // And a Kustomization whose path does not exist.
+    std::fs::write(
+        repo.join("clusters/staging/typo.yaml"),
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: typo\n  namespace: flux-system\nspec:\n  interval: 10m\n  prune: true\n  path: ./infrastructure/stagin\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (code, out, err) = fleet(&["validate", &root], &[]);
+    assert_eq!(code, 1, "{out}{err}");
+    let management = repo
+        .join("clusters/management/flux-system.yaml")
+        .display()
+        .to_string();
+    let typo = repo
+        .join("clusters/staging/typo.yaml")
+        .display()
+        .to_string();
+    for want in [
+        format!(
+            "{management}:13: Kustomization flux-system/edge-1-cluster (via flux-system/flux-system > flux-system/workload-clusters): error[capi/cluster-name] Cluster/fleet-clusters/Edge_1: cluster name \"Edge_1\" is not a DNS-1123 label"
+        ),
+        format!(
+            "{typo}:1: error[flux/build] Kustomization/flux-system/typo: Kustomization flux-system/typo: spec.path './infrastructure/stagin' is not a directory in the source; fix spec.path"
+        ),
+        ": 2 error(s), 0 warning(s)".to_string(),
+    ] {
+        assert!(out.contains(&want), "missing {want:?} in:\n{out}");
+    }
+    // The template itself is checked in its rendered form only: its
+    // `${CLUSTER_NAME}` text is not reported.
+    assert!(
+        !out.contains("cluster-templates/docker/cluster.yaml"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&repo);
+}
+
+#[test]
 fn template_parse_errors_name_file_and_line() {
     let dir = std::env::temp_dir().join(format!("fleet-cluster-cli-parse-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));

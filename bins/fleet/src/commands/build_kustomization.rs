@@ -221,7 +221,7 @@ fn decryption_keys(
 
 /// Every object in the repository's YAML files, skipping what Git ignores
 /// (build output, vendored trees) and hidden directories.
-fn repo_objects(repo: &Path) -> Vec<RepoObject> {
+pub fn repo_objects(repo: &Path) -> Vec<RepoObject> {
     let mut out = Vec::new();
     for entry in ignore::WalkBuilder::new(repo)
         .sort_by_file_name(|a, b| a.cmp(b))

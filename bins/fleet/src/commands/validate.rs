@@ -3,8 +3,12 @@
 use super::Output;
 use anyhow::{Context, Result};
 use fleet_capi::autoscaler::{Finding, Severity};
-use fleet_kustomize::{BuildOptions, fs::DiskFs};
+use fleet_kustomize::BuildOptions;
+use fleet_kustomize::flux::decrypt::DecryptError;
+use fleet_kustomize::flux::{FluxBuildError, FluxBuildOptions, render_repo};
+use fleet_kustomize::fs::{DiskFs, RecordingFs};
 use fleet_model::{Manifest, TypedObject, Value};
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -13,9 +17,19 @@ use std::process::ExitCode;
 #[derive(clap::Args)]
 pub struct Args {
     /// Kustomization directories (rendered first, as kustomize would) or
-    /// trees of manifest files.
+    /// repository trees: each tree's Flux Kustomizations are rendered as
+    /// the clusters would apply them (post-build substitutions included,
+    /// with paths relative to the tree), and files no rendering used are
+    /// checked as they are.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
+    /// The GitRepository that stands for the tree: Flux Kustomizations
+    /// reading it are rendered, others are not.
+    #[arg(long, default_value = "flux-system")]
+    source: String,
+    /// Fail on post-build variables that are unset and have no default.
+    #[arg(long)]
+    strict: bool,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Output::Text)]
     output: Output,
@@ -44,31 +58,49 @@ fn templated(value: &Value) -> bool {
     }
 }
 
+/// Manifests to check, each with where to report its findings (`None`:
+/// the manifest's own file and line).
+type Checked = Vec<(Manifest, Option<String>)>;
+
 /// The manifests to check: a kustomization directory's rendered output, or
-/// every manifest file of a tree.
-fn manifests(path: &Path, reports: &mut Vec<Report>) -> Result<Vec<Manifest>> {
+/// a tree's rendered Flux Kustomizations and the manifest files no
+/// rendering used.
+fn manifests(args: &Args, path: &Path, reports: &mut Vec<Report>) -> Result<(Checked, usize)> {
     if path.is_dir() && is_kustomization_dir(path) {
         let dir = std::fs::canonicalize(path)
             .with_context(|| format!("{}: no such directory", path.display()))?;
         let set = fleet_kustomize::build(&DiskFs, &dir.to_string_lossy(), &BuildOptions::default())
             .with_context(|| format!("rendering {}", path.display()))?;
         let label = format!("{} (rendered)", path.display());
-        return set
+        let checked = set
             .resources
             .into_iter()
-            .map(|value| Manifest::new(value, None).with_context(|| label.clone()))
-            .collect();
+            .map(|value| {
+                let manifest = Manifest::new(value, None).with_context(|| label.clone())?;
+                Ok((manifest, Some(label.clone())))
+            })
+            .collect::<Result<_>>()?;
+        return Ok((checked, 0));
     }
+    let mut out = Vec::new();
+    let (used, rendered) = if path.is_dir() {
+        flux_rendered(args, path, &mut out, reports)?
+    } else {
+        (BTreeSet::new(), 0)
+    };
     let mut files = Vec::new();
     super::objects::collect(path, &mut files)
         .with_context(|| format!("reading {}", path.display()))?;
     files.sort();
-    let mut out = Vec::new();
     for file in files {
+        let canonical = std::fs::canonicalize(&file).unwrap_or_else(|_| file.clone());
+        if used.contains(&canonical) {
+            continue;
+        }
         let text = std::fs::read_to_string(&file)
             .with_context(|| format!("reading {}", file.display()))?;
         match Manifest::read_all(&text, &file.display().to_string()) {
-            Ok(ms) => out.extend(ms),
+            Ok(ms) => out.extend(ms.into_iter().map(|m| (m, None))),
             // Data files (generator inputs, tool configs) hold no objects.
             Err(_) if !looks_like_objects(&text) => {}
             Err(e) => reports.push(Report {
@@ -82,7 +114,66 @@ fn manifests(path: &Path, reports: &mut Vec<Report>) -> Result<Vec<Manifest>> {
             }),
         }
     }
-    Ok(out)
+    Ok((out, rendered))
+}
+
+/// Renders the Flux Kustomizations of the tree at `path` into `out`;
+/// returns the files the renderings read and how many were rendered.
+fn flux_rendered(
+    args: &Args,
+    path: &Path,
+    out: &mut Checked,
+    reports: &mut Vec<Report>,
+) -> Result<(BTreeSet<PathBuf>, usize)> {
+    let root = std::fs::canonicalize(path)
+        .with_context(|| format!("{}: no such directory", path.display()))?;
+    let objects = super::build_kustomization::repo_objects(&root);
+    let fs = RecordingFs::new(&DiskFs);
+    let opts = FluxBuildOptions {
+        strict_substitution: args.strict,
+        ..FluxBuildOptions::default()
+    };
+    let render = render_repo(&fs, &root.to_string_lossy(), &objects, &args.source, &opts);
+    for failure in &render.failures {
+        let (rule, severity, message) = match &failure.error {
+            FluxBuildError::Decrypt(DecryptError::MissingKeys { .. }) => (
+                "flux/not-rendered",
+                Severity::Warning,
+                format!(
+                    "{}; fleet validate has no SOPS keys, so this Kustomization was not checked",
+                    failure.error
+                ),
+            ),
+            error => ("flux/build", Severity::Error, error.to_string()),
+        };
+        reports.push(Report {
+            at: failure.origin.to_string(),
+            object: format!("Kustomization/{}", failure.id),
+            finding: Finding {
+                rule,
+                severity,
+                message,
+            },
+        });
+    }
+    for node in &render.rendered {
+        let at = if node.parents.is_empty() {
+            format!("{}: Kustomization {}", node.origin, node.id)
+        } else {
+            format!(
+                "{}: Kustomization {} (via {})",
+                node.origin,
+                node.id,
+                node.parents.join(" > ")
+            )
+        };
+        for value in &node.set.resources {
+            let manifest = Manifest::new(value.clone(), None).with_context(|| at.clone())?;
+            out.push((manifest, Some(at.clone())));
+        }
+    }
+    let used = fs.read_files().into_iter().map(PathBuf::from).collect();
+    Ok((used, render.rendered.len()))
 }
 
 /// Whether some document of a file has a `kind`: only then is a file
@@ -98,13 +189,18 @@ fn looks_like_objects(text: &str) -> bool {
 pub fn run(args: &Args) -> Result<ExitCode> {
     let mut reports = Vec::new();
     let mut checked = 0;
+    let mut rendered = 0;
     for path in &args.paths {
-        for manifest in manifests(path, &mut reports)? {
+        let (manifests, kustomizations) = manifests(args, path, &mut reports)?;
+        rendered += kustomizations;
+        for (manifest, at) in manifests {
             checked += 1;
-            let at = manifest
-                .source()
-                .map(ToString::to_string)
-                .unwrap_or_default();
+            let at = at.unwrap_or_else(|| {
+                manifest
+                    .source()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            });
             let object = manifest.id().to_string();
             // A template's `${VAR}` placeholders are checked once rendered
             // (`fleet build ks`), not against the schema as text.
@@ -163,9 +259,14 @@ pub fn run(args: &Args) -> Result<ExitCode> {
                 r.at, r.finding.rule, r.object, r.finding.message
             )?;
         }
+        let flux = if rendered > 0 {
+            format!(" ({rendered} Flux Kustomizations rendered)")
+        } else {
+            String::new()
+        };
         writeln!(
             out,
-            "{checked} objects checked: {errors} error(s), {} warning(s)",
+            "{checked} objects checked{flux}: {errors} error(s), {} warning(s)",
             reports.len() - errors
         )?;
     }
