@@ -204,6 +204,21 @@ fn run(cmd: &[&str], dir: &Path) -> Result<(Duration, u64, usize)> {
     Ok((elapsed, mem, docs))
 }
 
+/// Builds the release `fleet` binary and returns its path.
+pub(crate) fn release_fleet(root: &Path) -> Result<String> {
+    let status = Command::new("cargo")
+        .args(["build", "--quiet", "--release", "-p", "fleet"])
+        .current_dir(root)
+        .status()?;
+    if !status.success() {
+        bail!("building fleet failed");
+    }
+    Ok(xtask::release_dir(root)
+        .join("fleet")
+        .to_string_lossy()
+        .into_owned())
+}
+
 /// The median of some durations.
 pub(crate) fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -254,15 +269,7 @@ fn secs(d: Duration) -> String {
 /// Runs the benchmark and prints a report; `scales` are the fleet sizes
 /// fleet alone is measured at; kubectl runs at 20 overlays and 10 clusters.
 pub fn kustomize(root: &Path, scales: &[usize], repeats: usize, with_kubectl: bool) -> Result<()> {
-    let status = Command::new("cargo")
-        .args(["build", "--quiet", "--release", "-p", "fleet"])
-        .current_dir(root)
-        .status()?;
-    if !status.success() {
-        bail!("building fleet failed");
-    }
-    let fleet_bin = xtask::release_dir(root).join("fleet");
-    let fleet_bin = fleet_bin.to_string_lossy().into_owned();
+    let fleet_bin = release_fleet(root)?;
     let fleet_cmd = [fleet_bin.as_str(), "build"];
     let kubectl_cmd = ["kubectl", "kustomize"];
     let work = root.join("target/bench");

@@ -9,10 +9,9 @@
 //! `/usr/bin/time` reports.
 
 use crate::bench::{median, timed};
-use anyhow::{Result, bail};
+use anyhow::Result;
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 /// A small deterministic generator (xorshift64*), so every run and every
@@ -126,15 +125,7 @@ fn secs(d: Duration) -> String {
 
 /// Runs the benchmark and prints a report.
 pub fn images(root: &Path, repeats: usize) -> Result<()> {
-    let status = Command::new("cargo")
-        .args(["build", "--quiet", "--release", "-p", "fleet"])
-        .current_dir(root)
-        .status()?;
-    if !status.success() {
-        bail!("building fleet failed");
-    }
-    let fleet_bin = xtask::release_dir(root).join("fleet");
-    let fleet = fleet_bin.to_string_lossy().into_owned();
+    let fleet = crate::bench::release_fleet(root)?;
     let work = root.join("target/bench/images");
     std::fs::create_dir_all(&work)?;
 

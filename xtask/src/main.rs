@@ -9,8 +9,11 @@
 //!   fleet build against kubectl kustomize on a generated fleet.
 //! - `bench images [--repeats N]`: `fleet image select` on 100,000 tags per
 //!   policy kind and `fleet image update` on a 5,000-file tree.
+//! - `bench clusters [--scales 10,100,500] [--repeats N]`: `fleet validate`
+//!   on the example fleet grown to N clusters with `fleet cluster new`.
 
 mod bench;
+mod bench_clusters;
 mod bench_images;
 mod conformance;
 
@@ -36,7 +39,7 @@ enum Task {
     /// Benchmark fleet against the reference tool on generated input.
     Bench {
         /// What to benchmark.
-        #[arg(value_parser = ["kustomize", "images"])]
+        #[arg(value_parser = ["kustomize", "images", "clusters"])]
         what: String,
         /// Fleet sizes (clusters) for the whole-fleet build.
         #[arg(long, value_delimiter = ',', default_value = "10,100,500")]
@@ -80,6 +83,7 @@ fn main() -> Result<()> {
             no_kubectl,
         } => match what.as_str() {
             "images" => bench_images::images(&workspace_root(), repeats.max(1)),
+            "clusters" => bench_clusters::clusters(&workspace_root(), &scales, repeats.max(1)),
             _ => bench::kustomize(&workspace_root(), &scales, repeats.max(1), !no_kubectl),
         },
     }
