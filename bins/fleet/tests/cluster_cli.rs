@@ -1,20 +1,10 @@
-//! `fleet cluster template vars|render` end to end.
+//! `fleet cluster template vars|render`, `fleet cluster new` and `fleet validate` end to end.
 
 use std::path::PathBuf;
 use std::process::Command;
 
-fn fleet(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_fleet"))
-        .args(args)
-        .envs(env.iter().copied())
-        .output()
-        .unwrap_or_else(|e| panic!("running fleet: {e}"));
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+mod support;
+use support::{example_fleet_copy, fleet};
 
 fn template(test: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("fleet-cluster-cli-{test}-{}", std::process::id()));
@@ -187,29 +177,9 @@ fn validate_reports_findings_and_fails_on_errors() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("{e}"));
-    for entry in std::fs::read_dir(from)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .flatten()
-    {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap_or_else(|e| panic!("{e}"));
-        }
-    }
-}
-
 #[test]
 fn new_cluster_scaffolds_one_folder_that_builds() {
-    let repo = std::env::temp_dir().join(format!("fleet-cluster-new-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&repo);
-    copy_tree(
-        &PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/fleet")),
-        &repo,
-    );
+    let repo = example_fleet_copy("cluster-new");
     let root = repo.display().to_string();
     let new = |name: &str, extra: &[&str]| {
         let mut args = vec![
@@ -370,12 +340,7 @@ fn new_cluster_scaffolds_one_folder_that_builds() {
 
 #[test]
 fn validate_renders_a_repository_as_flux_would() {
-    let repo = std::env::temp_dir().join(format!("fleet-validate-flux-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&repo);
-    copy_tree(
-        &PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/fleet")),
-        &repo,
-    );
+    let repo = example_fleet_copy("validate-flux");
     let root = repo.display().to_string();
     let (code, _, err) = fleet(
         &[

@@ -118,6 +118,15 @@ pub struct FluxBuildOptions {
     pub decryption_keys: Option<std::sync::Arc<crate::sops::KeyRing>>,
 }
 
+/// `namespace/name` of a Kustomization, as errors and trees name it.
+pub(crate) fn kustomization_id(ks: &Kustomization) -> String {
+    format!(
+        "{}/{}",
+        ks.metadata.namespace.as_deref().unwrap_or(""),
+        ks.metadata.name.as_deref().unwrap_or("")
+    )
+}
+
 /// Builds a Flux Kustomization whose source tree is rooted at `root`.
 pub fn build_kustomization(
     fs: &dyn FileSystem,
@@ -129,11 +138,7 @@ pub fn build_kustomization(
     if !fs.is_dir(&dir) {
         // Named as written in the Kustomization, not as joined here.
         return Err(FluxBuildError::MissingPath {
-            ks: format!(
-                "{}/{}",
-                ks.metadata.namespace.as_deref().unwrap_or(""),
-                ks.metadata.name.as_deref().unwrap_or("")
-            ),
+            ks: kustomization_id(ks),
             path: ks.spec.path().to_string(),
         });
     }
@@ -149,14 +154,9 @@ pub fn build_kustomization_dir(
     opts: &FluxBuildOptions,
 ) -> Result<ResourceSet, FluxBuildError> {
     let dir = fs::join("/", dir);
-    let ks_id = format!(
-        "{}/{}",
-        ks.metadata.namespace.as_deref().unwrap_or(""),
-        ks.metadata.name.as_deref().unwrap_or("")
-    );
     if !fs.is_dir(&dir) {
         return Err(FluxBuildError::MissingPath {
-            ks: ks_id,
+            ks: kustomization_id(ks),
             path: dir,
         });
     }

@@ -11,7 +11,7 @@ use fleet_model::flux::kustomization::{Kustomization, SourceKind};
 use fleet_model::{Manifest, Source, Value};
 
 use super::{FluxBuildError, FluxBuildOptions, RepoObject, build_tree, is_flux_kustomization};
-use super::{substitute_sources, tree::Tree};
+use super::{kustomization_id, substitute_sources, tree::Tree};
 use crate::ResourceSet;
 use crate::fs::FileSystem;
 
@@ -54,14 +54,6 @@ pub struct RepoRender {
     /// substitution completes (such a one is in [`RepoRender::rendered`]
     /// when a parent renders it).
     pub not_rendered: Vec<(String, Source, &'static str)>,
-}
-
-fn id(ks: &Kustomization) -> String {
-    format!(
-        "{}/{}",
-        ks.metadata.namespace.as_deref().unwrap_or(""),
-        ks.metadata.name.as_deref().unwrap_or("")
-    )
 }
 
 /// `namespace/name` from an object's metadata.
@@ -142,7 +134,7 @@ pub fn render_repo(
             }
         };
         let reference = &ks.spec.source_ref;
-        let ks_id = id(&ks);
+        let ks_id = kustomization_id(&ks);
         if reference.kind != SourceKind::GitRepository || reference.name != source {
             out.not_rendered
                 .push((ks_id, origin, "it reads another source"));

@@ -7,7 +7,7 @@
 use fleet_model::flux::kustomization::{CrossNamespaceSourceReference, Kustomization};
 use fleet_model::{Manifest, Value};
 
-use super::{FluxBuildError, FluxBuildOptions, build_kustomization};
+use super::{FluxBuildError, FluxBuildOptions, build_kustomization, kustomization_id};
 use crate::ResourceSet;
 use crate::fs::FileSystem;
 use crate::resource::describe_object;
@@ -56,10 +56,10 @@ pub fn build_tree(
     let mut tree = Tree::default();
     let source = resolved_source(ks);
     let mut stack = vec![(ks.clone(), Vec::new())];
-    let mut seen = vec![id(ks)];
+    let mut seen = vec![kustomization_id(ks)];
     while let Some((current, parents)) = stack.pop() {
         let set = build_kustomization(fs, root, &current, opts)?;
-        let me = id(&current);
+        let me = kustomization_id(&current);
         let mut children = Vec::new();
         for obj in &set.resources {
             if !is_flux_kustomization(obj) {
@@ -73,7 +73,7 @@ pub fn build_tree(
                 .map_err(|e| bad(e.to_string()))?
                 .to_typed()
                 .map_err(|e| bad(e.to_string()))?;
-            let child_id = id(&child);
+            let child_id = kustomization_id(&child);
             if resolved_source(&child) != source {
                 tree.skipped.push(Skipped {
                     id: child_id,
@@ -103,14 +103,6 @@ pub fn build_tree(
         });
     }
     Ok(tree)
-}
-
-fn id(ks: &Kustomization) -> String {
-    format!(
-        "{}/{}",
-        ks.metadata.namespace.as_deref().unwrap_or(""),
-        ks.metadata.name.as_deref().unwrap_or("")
-    )
 }
 
 /// The source with its namespace filled in from the Kustomization's.
