@@ -409,6 +409,16 @@ fn validate_renders_a_repository_as_flux_would() {
         !out.contains("cluster-templates/docker/cluster.yaml"),
         "{out}"
     );
+
+    // From a subdirectory, spec.paths still resolve from the repository's top.
+    let clusters = repo.join("clusters").display().to_string();
+    let (code, sub, err) = fleet(&["validate", &clusters], &[]);
+    assert_eq!(code, 1, "{sub}{err}");
+    assert!(
+        sub.contains("error[capi/cluster-name] Cluster/fleet-clusters/Edge_1")
+            && sub.contains(": 2 error(s), 0 warning(s)"),
+        "{sub}"
+    );
     let _ = std::fs::remove_dir_all(&repo);
 }
 

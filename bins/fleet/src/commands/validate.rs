@@ -5,7 +5,9 @@ use anyhow::{Context, Result};
 use fleet_capi::autoscaler::{Finding, Severity};
 use fleet_kustomize::BuildOptions;
 use fleet_kustomize::flux::decrypt::DecryptError;
-use fleet_kustomize::flux::{FluxBuildError, FluxBuildOptions, render_repo};
+use fleet_kustomize::flux::{
+    FluxBuildError, FluxBuildOptions, RepoObject, is_flux_kustomization, render_repo,
+};
 use fleet_kustomize::fs::{DiskFs, RecordingFs};
 use fleet_model::{Manifest, TypedObject, Value};
 use std::collections::BTreeSet;
@@ -27,6 +29,10 @@ pub struct Args {
     /// reading it are rendered, others are not.
     #[arg(long, default_value = "flux-system")]
     source: String,
+    /// The directory Flux Kustomizations' `spec.path`s start from (default:
+    /// PATH, or the ancestor up to the Git work tree's top where they resolve).
+    #[arg(long, value_name = "DIR")]
+    source_root: Option<PathBuf>,
     /// Fail on post-build variables that are unset and have no default.
     #[arg(long)]
     strict: bool,
@@ -117,6 +123,30 @@ fn manifests(args: &Args, path: &Path, reports: &mut Vec<Report>) -> Result<(Che
     Ok((out, rendered))
 }
 
+/// Where the source's paths start: of `dir` and its ancestors up to the
+/// Git work tree's top, the nearest one under which the most of the
+/// Kustomizations' `spec.path`s exist (so validating a subdirectory of a
+/// repository still resolves `./clusters/...` from the repository's top).
+fn source_root(dir: &Path, objects: &[RepoObject]) -> PathBuf {
+    let paths: Vec<&str> = objects
+        .iter()
+        .filter(|o| is_flux_kustomization(&o.value))
+        .filter_map(|o| o.value.pointer(&["spec", "path"]).and_then(Value::as_str))
+        .filter(|p| !p.contains("${"))
+        .collect();
+    let mut best = (0, dir.to_path_buf());
+    for candidate in dir.ancestors() {
+        let resolved = paths.iter().filter(|p| candidate.join(p).is_dir()).count();
+        if resolved > best.0 {
+            best = (resolved, candidate.to_path_buf());
+        }
+        if candidate.join(".git").exists() {
+            break;
+        }
+    }
+    best.1
+}
+
 /// Renders the Flux Kustomizations of the tree at `path` into `out`;
 /// returns the files the renderings read and how many were rendered.
 fn flux_rendered(
@@ -125,9 +155,14 @@ fn flux_rendered(
     out: &mut Checked,
     reports: &mut Vec<Report>,
 ) -> Result<(BTreeSet<PathBuf>, usize)> {
-    let root = std::fs::canonicalize(path)
+    let dir = std::fs::canonicalize(path)
         .with_context(|| format!("{}: no such directory", path.display()))?;
-    let objects = super::build_kustomization::repo_objects(&root);
+    let objects = super::build_kustomization::repo_objects(&dir);
+    let root = match &args.source_root {
+        Some(root) => std::fs::canonicalize(root)
+            .with_context(|| format!("--source-root {}: no such directory", root.display()))?,
+        None => source_root(&dir, &objects),
+    };
     let fs = RecordingFs::new(&DiskFs);
     let opts = FluxBuildOptions {
         strict_substitution: args.strict,
