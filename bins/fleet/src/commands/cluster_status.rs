@@ -175,6 +175,12 @@ fn file_objects(paths: &[PathBuf]) -> Result<Vec<Value>> {
     Ok(objects)
 }
 
+/// A kube-rs error under `what`: its message already holds its causes, so
+/// they are not chained again.
+fn kube_error(what: &str, error: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!("{what}: {error}")
+}
+
 async fn management_client(args: &StatusArgs) -> Result<kube::Client> {
     let options = KubeConfigOptions {
         context: args.context.clone(),
@@ -182,21 +188,28 @@ async fn management_client(args: &StatusArgs) -> Result<kube::Client> {
     };
     let config = match &args.kubeconfig {
         Some(path) => {
-            let kubeconfig = Kubeconfig::read_from(path)
-                .with_context(|| format!("reading kubeconfig {}", path.display()))?;
+            let kubeconfig = Kubeconfig::read_from(path).map_err(|e| kube_error("reading the kubeconfig", e))?;
             kube::Config::from_custom_kubeconfig(kubeconfig, &options).await
         }
         None => kube::Config::from_kubeconfig(&options).await,
     }
-    .context("loading the management cluster's kubeconfig (pass --kubeconfig FILE, or --from FILE to read saved objects)")?;
-    kube::Client::try_from(config).context("building the Kubernetes client")
+    .map_err(|e| {
+        kube_error(
+            "loading the management cluster's kubeconfig (pass --kubeconfig FILE, or --from FILE to read saved objects)",
+            e,
+        )
+    })?;
+    kube::Client::try_from(config).map_err(|e| kube_error("building the Kubernetes client", e))
 }
 
 /// The API resource serving `kind` in `group`, at the server's preferred version.
 async fn resource(client: &kube::Client, group: &str, kind: &str) -> Result<ApiResource> {
-    let api_group = kube::discovery::group(client, group)
-        .await
-        .with_context(|| format!("discovering API group {group} (is its provider installed in the management cluster?)"))?;
+    let api_group = kube::discovery::group(client, group).await.map_err(|e| {
+        kube_error(
+            &format!("discovering API group {group} (is its provider installed in the management cluster?)"),
+            e,
+        )
+    })?;
     let (resource, _) = api_group
         .recommended_kind(kind)
         .with_context(|| format!("the API group {group} serves no kind {kind}"))?;
@@ -215,7 +228,7 @@ async fn list(
     let listed = api
         .list(&ListParams::default())
         .await
-        .with_context(|| format!("listing {}", resource.plural))?;
+        .map_err(|e| kube_error(&format!("listing {}", resource.plural), e))?;
     listed
         .items
         .into_iter()
