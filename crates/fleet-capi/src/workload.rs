@@ -13,7 +13,9 @@
 //! credential plugins are dropped unless [`AccessOptions::allow_exec`], and
 //! `insecure-skip-tls-verify` is ignored unless
 //! [`AccessOptions::allow_insecure_tls`]. Requests time out after
-//! [`AccessOptions::timeout`] (30 s, Flux's default).
+//! [`AccessOptions::timeout`] (30 s, Flux's default). An HTTP proxy is
+//! used when the kubeconfig names one (`proxy-url`) or `HTTPS_PROXY` is
+//! set, as client-go does.
 //!
 //! ```no_run
 //! # async fn run(management: kube::Client) -> Result<(), fleet_capi::workload::WorkloadError> {

@@ -410,6 +410,69 @@ async fn kubeconfigs_are_sanitised_as_flux_does() {
     let _ = std::fs::remove_file(&marker);
 }
 
+/// A CONNECT proxy on loopback that records the tunnels asked for.
+async fn connect_proxy() -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&seen);
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let record = Arc::clone(&record);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match client.read(&mut byte).await {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                let head = String::from_utf8_lossy(&head).to_string();
+                let line = head.lines().next().unwrap_or_default().to_string();
+                record.lock().unwrap().push(line.clone());
+                let Some(target) = line
+                    .strip_prefix("CONNECT ")
+                    .and_then(|l| l.split(' ').next())
+                else {
+                    return;
+                };
+                let Ok(mut upstream) = tokio::net::TcpStream::connect(target).await else {
+                    return;
+                };
+                if client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await
+                    .is_ok()
+                {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                }
+            });
+        }
+    });
+    (url, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_url_in_the_kubeconfig_is_used() {
+    let server = FakeApiServer::start().await;
+    let admin = server.ca.issue("kubernetes-admin", &[]);
+    server.allow(&[&admin]);
+    let (proxy, tunnels) = connect_proxy().await;
+    let config = server.kubeconfig(&admin).replacen(
+        "    certificate-authority-data",
+        &format!("    proxy-url: {proxy}\n    certificate-authority-data"),
+        1,
+    );
+    let client = client_from_kubeconfig(&config, &AccessOptions::default()).unwrap();
+    assert_eq!(client.apiserver_version().await.unwrap().major, "1");
+    let host = server.url.trim_start_matches("https://");
+    assert_eq!(
+        tunnels.lock().unwrap().clone(),
+        vec![format!("CONNECT {host} HTTP/1.1")]
+    );
+}
+
 #[test]
 fn building_outside_a_runtime_is_an_error_not_a_panic() {
     let config = "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:1\ncontexts:\n- name: c\n  context:\n    cluster: c\ncurrent-context: c\n";
