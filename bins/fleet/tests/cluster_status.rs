@@ -209,6 +209,17 @@ fn live_objects_come_from_the_management_cluster_api() {
     ]
     .into_iter()
     .collect();
+    // The same management cluster without the control plane's provider.
+    let mut without_kcp: BTreeMap<String, String> = routes
+        .iter()
+        .filter(|(path, _)| !path.contains("controlplane"))
+        .map(|(p, b)| (p.clone(), b.clone()))
+        .collect();
+    without_kcp.insert(
+        "/apis".to_string(),
+        serde_json::json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [group("cluster.x-k8s.io", "v1beta2")]}).to_string(),
+    );
+    let no_kcp = FakeApi::start(without_kcp);
     let api = FakeApi::start(routes);
     let dir = std::env::temp_dir().join(format!("fleet-cluster-status-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
@@ -250,6 +261,31 @@ fn live_objects_come_from_the_management_cluster_api() {
     assert!(out.contains("edge-2") && !out.contains("edge-1"), "{out}");
     let requests = api.requests.lock().map(|r| r.clone()).unwrap_or_default();
     assert!(requests.contains(&format!("/apis/{capi}/namespaces/fleet/clusters")));
+
+    // A control-plane provider missing: a warning, and the clusters still listed.
+    let no_kcp_config = dir.join("no-kcp");
+    std::fs::write(
+        &no_kcp_config,
+        std::fs::read_to_string(&kubeconfig)
+            .unwrap_or_default()
+            .replace(&api.url, &no_kcp.url),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (code, out, err) = fleet(
+        &[
+            "cluster",
+            "status",
+            "--kubeconfig",
+            &no_kcp_config.display().to_string(),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("warning: discovering API group controlplane.cluster.x-k8s.io"),
+        "{err}"
+    );
+    assert!(out.contains("edge-1") && out.contains("edge-2"), "{out}");
 
     // A management cluster without Cluster API: a clear error.
     let bare = FakeApi::start(

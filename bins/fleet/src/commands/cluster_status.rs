@@ -266,9 +266,13 @@ async fn live_objects(args: &StatusArgs) -> Result<Vec<Value>> {
             Some((group.to_string(), kind.to_string()))
         })
         .collect();
+    // A control plane whose provider is missing leaves its Clusters "not
+    // ready" rather than hiding every other cluster.
     for (group, kind) in control_plane_kinds {
-        let resource = resource(&client, &group, &kind).await?;
-        objects.extend(list(&client, &resource, namespace).await?);
+        match resource(&client, &group, &kind).await {
+            Ok(resource) => objects.extend(list(&client, &resource, namespace).await?),
+            Err(e) => eprintln!("warning: {e:#}"),
+        }
     }
     Ok(objects)
 }

@@ -191,7 +191,8 @@ fn flux_rendered(
             },
         });
     }
-    for node in &render.rendered {
+    let rendered = render.rendered.len();
+    for node in render.rendered {
         let at = if node.parents.is_empty() {
             format!("{}: Kustomization {}", node.origin, node.id)
         } else {
@@ -202,13 +203,13 @@ fn flux_rendered(
                 node.parents.join(" > ")
             )
         };
-        for value in &node.set.resources {
-            let manifest = Manifest::new(value.clone(), None).with_context(|| at.clone())?;
+        for value in node.set.resources {
+            let manifest = Manifest::new(value, None).with_context(|| at.clone())?;
             out.push((manifest, Some(at.clone())));
         }
     }
     let used = fs.read_files().into_iter().map(PathBuf::from).collect();
-    Ok((used, render.rendered.len()))
+    Ok((used, rendered))
 }
 
 /// Whether some document of a file has a `kind`: only then is a file
