@@ -13,6 +13,7 @@
 //! assert!(findings.iter().any(|f| f.rule == "autoscaler/replicas-in-git"));
 //! ```
 
+use fleet_kustomize::postbuild::holds_placeholder;
 use fleet_model::Value;
 
 /// The minimum size annotation.
@@ -90,11 +91,6 @@ pub fn check(object: &Value) -> Vec<Finding> {
     }
 }
 
-/// A value still holding `${…}`: a template variable, not checked here.
-fn templated(v: &Value) -> bool {
-    v.as_str().is_some_and(|s| s.contains("${"))
-}
-
 fn annotation<'a>(metadata: Option<&'a Value>, key: &str) -> Option<&'a Value> {
     metadata
         .and_then(|m| m.get("annotations"))
@@ -104,7 +100,7 @@ fn annotation<'a>(metadata: Option<&'a Value>, key: &str) -> Option<&'a Value> {
 /// Reads a size annotation: a non-negative integer in a string.
 fn size(metadata: Option<&Value>, key: &str, findings: &mut Vec<Finding>) -> Option<i64> {
     let value = annotation(metadata, key)?;
-    if templated(value) {
+    if holds_placeholder(value) {
         return None;
     }
     let parsed = match value {
@@ -151,7 +147,7 @@ fn check_group(kind: &str, metadata: Option<&Value>, spec_holder: Option<&Value>
         ));
     }
     let replicas = spec_holder.and_then(|s| s.get("replicas"));
-    if let Some(replicas) = replicas.filter(|r| !templated(r)) {
+    if let Some(replicas) = replicas.filter(|r| !holds_placeholder(r)) {
         findings.push(finding(
             "autoscaler/replicas-in-git",
             Severity::Warning,
@@ -183,8 +179,8 @@ fn check_group(kind: &str, metadata: Option<&Value>, spec_holder: Option<&Value>
         }
     }
     for key in ["maxPods", "gpu-count"] {
-        if let Some(v) =
-            annotation(metadata, &format!("{CAPACITY_PREFIX}{key}")).filter(|v| !templated(v))
+        if let Some(v) = annotation(metadata, &format!("{CAPACITY_PREFIX}{key}"))
+            .filter(|v| !holds_placeholder(v))
         {
             let ok = match v {
                 Value::String(s) => s.trim().parse::<u64>().is_ok(),
@@ -200,8 +196,8 @@ fn check_group(kind: &str, metadata: Option<&Value>, spec_holder: Option<&Value>
         }
     }
     for key in ["cpu", "memory", "ephemeral-disk"] {
-        if let Some(Value::String(s)) =
-            annotation(metadata, &format!("{CAPACITY_PREFIX}{key}")).filter(|v| !templated(v))
+        if let Some(Value::String(s)) = annotation(metadata, &format!("{CAPACITY_PREFIX}{key}"))
+            .filter(|v| !holds_placeholder(v))
             && !is_quantity(s)
         {
             findings.push(finding(

@@ -4,6 +4,7 @@
 
 use crate::autoscaler::{self, Finding, Severity};
 use crate::mhc::{MaxUnhealthy, max_unhealthy_value, parse_range, validate_node_startup_timeout};
+use fleet_kustomize::postbuild::holds_placeholder;
 use fleet_model::Value;
 
 /// Whether `name` is a DNS-1123 label (what a Cluster's name must be, as
@@ -24,10 +25,6 @@ pub fn is_dns1123_label(name: &str) -> bool {
         && b[b.len() - 1] != b'-'
 }
 
-fn templated(v: &Value) -> bool {
-    v.as_str().is_some_and(|s| s.contains("${"))
-}
-
 /// Every finding for one object.
 pub fn lint(object: &Value) -> Vec<Finding> {
     let mut findings = autoscaler::check(object);
@@ -46,7 +43,7 @@ pub fn lint(object: &Value) -> Vec<Finding> {
         "Cluster" => {
             if let Some(name) = object
                 .pointer(&["metadata", "name"])
-                .filter(|n| !templated(n))
+                .filter(|n| !holds_placeholder(n))
                 .and_then(Value::as_str)
                 && !is_dns1123_label(name)
             {
@@ -67,7 +64,10 @@ pub fn lint(object: &Value) -> Vec<Finding> {
 
 fn lint_mhc(object: &Value, findings: &mut Vec<Finding>) {
     let spec = object.get("spec");
-    let field = |path: &[&str]| spec.and_then(|s| s.pointer(path)).filter(|v| !templated(v));
+    let field = |path: &[&str]| {
+        spec.and_then(|s| s.pointer(path))
+            .filter(|v| !holds_placeholder(v))
+    };
     let max = field(&["remediation", "triggerIf", "unhealthyLessThanOrEqualTo"])
         .or_else(|| field(&["maxUnhealthy"]));
     if let Some(max) = max {

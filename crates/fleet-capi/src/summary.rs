@@ -168,7 +168,7 @@ fn group_of(v: &Value) -> &str {
         .get("apiVersion")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    api_version.rsplit_once('/').map_or("", |(group, _)| group)
+    fleet_model::id::split_api_version(api_version).0
 }
 
 fn is_capi(v: &Value, kind: &str) -> bool {

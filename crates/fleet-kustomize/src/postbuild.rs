@@ -256,6 +256,27 @@ struct Prepared<'a> {
     invalid_name: Option<&'a String>,
 }
 
+/// Whether a `${…}` placeholder is left anywhere in a value (a key, a
+/// string, or anything nested): a template not yet rendered, whose values
+/// cannot be checked as they will be applied.
+///
+/// ```
+/// use fleet_kustomize::postbuild::holds_placeholder;
+/// let v = fleet_model::yaml::parse_one("spec: {replicas: \"${N:=2}\"}\n").unwrap();
+/// assert!(holds_placeholder(&v));
+/// assert!(!holds_placeholder(&fleet_model::yaml::parse_one("a: b\n").unwrap()));
+/// ```
+pub fn holds_placeholder(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains("${"),
+        Value::Sequence(items) => items.iter().any(holds_placeholder),
+        Value::Mapping(map) => map
+            .iter()
+            .any(|(k, v)| k.contains("${") || holds_placeholder(v)),
+        _ => false,
+    }
+}
+
 /// Whether the object opts out with [`SUBSTITUTE_KEY`]`: disabled` as a
 /// label or an annotation.
 pub fn is_disabled(object: &Value) -> bool {

@@ -261,9 +261,10 @@ async fn live_objects(args: &StatusArgs) -> Result<Vec<Value>> {
             let kind = r.get("kind")?.as_str()?;
             let group = match r.get("apiGroup").and_then(Value::as_str) {
                 Some(group) => group,
-                None => r.get("apiVersion")?.as_str()?.rsplit_once('/')?.0,
+                None => fleet_model::id::split_api_version(r.get("apiVersion")?.as_str()?).0,
             };
-            Some((group.to_string(), kind.to_string()))
+            // Control planes are never in the core group.
+            (!group.is_empty()).then(|| (group.to_string(), kind.to_string()))
         })
         .collect();
     // A control plane whose provider is missing leaves its Clusters "not

@@ -9,6 +9,7 @@ use fleet_kustomize::flux::{
     FluxBuildError, FluxBuildOptions, RepoObject, is_flux_kustomization, render_repo,
 };
 use fleet_kustomize::fs::{DiskFs, RecordingFs};
+use fleet_kustomize::postbuild::holds_placeholder;
 use fleet_model::{Manifest, TypedObject, Value};
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -52,16 +53,6 @@ fn is_kustomization_dir(dir: &Path) -> bool {
     fleet_kustomize::kustfile::FILE_NAMES
         .iter()
         .any(|f| dir.join(f).is_file())
-}
-
-/// Whether a value still holds a `${VAR}` placeholder somewhere.
-fn templated(value: &Value) -> bool {
-    match value {
-        Value::String(s) => s.contains("${"),
-        Value::Sequence(items) => items.iter().any(templated),
-        Value::Mapping(map) => map.iter().any(|(k, v)| k.contains("${") || templated(v)),
-        _ => false,
-    }
 }
 
 /// Manifests to check, each with where to report its findings (`None`:
@@ -240,7 +231,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             let object = manifest.id().to_string();
             // A template's `${VAR}` placeholders are checked once rendered
             // (`fleet build ks`), not against the schema as text.
-            let templated = templated(manifest.value());
+            let templated = holds_placeholder(manifest.value());
             if let Err(e) = TypedObject::from_manifest(&manifest)
                 && !templated
             {

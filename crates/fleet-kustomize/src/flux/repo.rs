@@ -14,6 +14,7 @@ use super::{FluxBuildError, FluxBuildOptions, RepoObject, build_tree, is_flux_ku
 use super::{kustomization_id, substitute_sources, tree::Tree};
 use crate::ResourceSet;
 use crate::fs::FileSystem;
+use crate::postbuild::holds_placeholder;
 
 /// One Kustomization's output.
 #[derive(Debug, Clone)]
@@ -65,18 +66,6 @@ fn object_id(object: &Value) -> String {
             .unwrap_or_default()
     };
     format!("{}/{}", field("namespace"), field("name"))
-}
-
-/// Whether a `${…}` placeholder is left anywhere in a value.
-fn holds_placeholder(value: &Value) -> bool {
-    match value {
-        Value::String(s) => s.contains("${"),
-        Value::Sequence(items) => items.iter().any(holds_placeholder),
-        Value::Mapping(map) => map
-            .iter()
-            .any(|(k, v)| k.contains("${") || holds_placeholder(v)),
-        _ => false,
-    }
 }
 
 /// A root: a Kustomization defined in a file, and how its tree built.
