@@ -381,3 +381,40 @@ fn build_kustomization_decrypts_with_the_given_keys() {
     assert!(stderr.contains("neither an age identity file"), "{stderr}");
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+#[test]
+fn objects_and_validate_skip_what_git_ignores() {
+    let dir = std::env::temp_dir().join(format!("fleet-gitignore-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("out")).unwrap_or_else(|e| panic!("{e}"));
+    let git = Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(&dir)
+        .status();
+    if !git.is_ok_and(|s| s.success()) {
+        eprintln!("git not available: skipped");
+        return;
+    }
+    std::fs::write(dir.join(".gitignore"), "out/\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("out/junk.yaml"), "kind: [unclosed\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.join("app.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let root = dir.display().to_string();
+    let (code, out, err) = fleet(&["objects", &root]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("ConfigMap/app") && !out.contains("junk"),
+        "{out}"
+    );
+    let (code, out, err) = fleet(&["validate", &root]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.ends_with("1 objects checked: 0 error(s), 0 warning(s)\n"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -101,24 +101,18 @@ fn is_manifest_file(path: &Path) -> bool {
         )
 }
 
-/// The manifest files under `path` (or `path` itself), kustomization files left out.
+/// The manifest files under `path` (or `path` itself), kustomization files
+/// left out. Hidden entries and what Git ignores (build output, vendored
+/// trees) are skipped, as in [`super::build_kustomization::repo_objects`].
 pub fn collect(path: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
-    let meta = std::fs::metadata(path)?;
-    if meta.is_file() {
+    if std::fs::metadata(path)?.is_file() {
         files.push(path.to_path_buf());
         return Ok(());
     }
-    for entry in std::fs::read_dir(path)? {
+    for entry in ignore::WalkBuilder::new(path).build() {
         let entry = entry?;
-        let p = entry.path();
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') {
-            continue;
-        }
-        if entry.file_type()?.is_dir() {
-            collect(&p, files)?;
-        } else if is_manifest_file(&p) {
-            files.push(p);
+        if entry.file_type().is_some_and(|t| t.is_file()) && is_manifest_file(entry.path()) {
+            files.push(entry.into_path());
         }
     }
     Ok(())
