@@ -148,7 +148,8 @@ fn flux_rendered(
 ) -> Result<(BTreeSet<PathBuf>, usize)> {
     let dir = std::fs::canonicalize(path)
         .with_context(|| format!("{}: no such directory", path.display()))?;
-    let objects = super::build_kustomization::repo_objects(&dir);
+    // Walked from PATH as given, so findings name files as the user does.
+    let objects = super::build_kustomization::repo_objects(path);
     let root = match &args.source_root {
         Some(root) => std::fs::canonicalize(root)
             .with_context(|| format!("--source-root {}: no such directory", root.display()))?,
@@ -241,7 +242,8 @@ pub fn run(args: &Args) -> Result<ExitCode> {
                     finding: Finding {
                         rule: "schema/invalid",
                         severity: Severity::Error,
-                        message: e.to_string(),
+                        // Where and which object are in the report already.
+                        message: format!("field `{}`: {}", e.path, e.message),
                     },
                 });
             }

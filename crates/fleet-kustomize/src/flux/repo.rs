@@ -51,8 +51,8 @@ pub struct RepoRender {
     /// Trees that failed.
     pub failures: Vec<RenderFailure>,
     /// Kustomizations defined in files and not rendered from there, with
-    /// why: another source, or `${…}` placeholders that only a parent's
-    /// substitution completes (such a one is in [`RepoRender::rendered`]
+    /// why: another source, an object that does not fit the schema, or
+    /// `${…}` placeholders that only a parent's substitution completes (such a one is in [`RepoRender::rendered`]
     /// when a parent renders it).
     pub not_rendered: Vec<(String, Source, &'static str)>,
 }
@@ -106,21 +106,17 @@ pub fn render_repo(
             continue;
         }
         let typed = Manifest::new(object.value.clone(), Some(origin.clone()))
-            .map_err(|e| e.to_string())
-            .and_then(|m| m.to_typed::<Kustomization>().map_err(|e| e.to_string()));
-        let ks = match typed {
-            Ok(ks) => ks,
-            Err(message) => {
-                out.failures.push(RenderFailure {
-                    id: object_id(&object.value),
-                    origin: origin.clone(),
-                    error: FluxBuildError::BadManifest {
-                        file: origin.to_string(),
-                        message,
-                    },
-                });
-                continue;
-            }
+            .ok()
+            .and_then(|m| m.to_typed::<Kustomization>().ok());
+        // A Kustomization that does not fit the schema is not built; the
+        // caller's schema check reports it, once.
+        let Some(ks) = typed else {
+            out.not_rendered.push((
+                object_id(&object.value),
+                origin,
+                "it does not fit the Kustomization schema",
+            ));
+            continue;
         };
         let reference = &ks.spec.source_ref;
         let ks_id = kustomization_id(&ks);
@@ -265,6 +261,10 @@ mod tests {
             ("/repo/a.yaml", other),
             ("/repo/b.yaml", templated),
             ("/repo/c.yaml", missing),
+            (
+                "/repo/d.yaml",
+                "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: no-interval, namespace: flux-system}\nspec:\n  path: ./x\n  sourceRef: {kind: GitRepository, name: flux-system}\n",
+            ),
         ]);
         let render = render_repo(
             &fs,
@@ -279,7 +279,14 @@ mod tests {
             .iter()
             .map(|(id, _, _)| id.as_str())
             .collect();
-        assert_eq!(skipped, ["flux-system/vendor", "flux-system/t"]);
+        assert_eq!(
+            skipped,
+            [
+                "flux-system/vendor",
+                "flux-system/t",
+                "flux-system/no-interval"
+            ]
+        );
         assert_eq!(render.failures.len(), 1);
         let failure = &render.failures[0];
         assert_eq!(
