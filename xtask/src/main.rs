@@ -11,11 +11,15 @@
 //!   policy kind and `fleet image update` on a 5,000-file tree.
 //! - `bench clusters [--scales 10,100,500] [--repeats N]`: `fleet validate`
 //!   on the example fleet grown to N clusters with `fleet cluster new`.
+//! - `testenv build`: builds `fleet-testenv` (a real control plane from Go
+//!   modules, in `tests/testenv/`) and prints its path.
+//! - `testenv up ARGS…`: builds it and runs `fleet-testenv up ARGS…`.
 
 mod bench;
 mod bench_clusters;
 mod bench_images;
 mod conformance;
+mod testenv;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -51,6 +55,11 @@ enum Task {
         #[arg(long)]
         no_kubectl: bool,
     },
+    /// Build or run fleet-testenv, the real control plane the tests use.
+    Testenv {
+        #[command(subcommand)]
+        action: TestenvAction,
+    },
     /// Run a conformance corpus from ../shared/conformance.
     Conformance {
         /// Which corpus.
@@ -59,6 +68,19 @@ enum Task {
         /// Raise the recorded pass count when more cases pass.
         #[arg(long)]
         record: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TestenvAction {
+    /// go build the binary into target/testenv/ and print its path.
+    Build,
+    /// Build it, then run `fleet-testenv up` with these arguments
+    /// (e.g. `--dir /tmp/env --clusters 2`).
+    Up {
+        /// Arguments for `fleet-testenv up`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
 }
 
@@ -73,6 +95,13 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.task {
         Task::Crds { check } => crds(&workspace_root().join("config/crd"), check),
+        Task::Testenv { action } => match action {
+            TestenvAction::Build => {
+                println!("{}", testenv::build(&workspace_root())?.display());
+                Ok(())
+            }
+            TestenvAction::Up { args } => testenv::up(&workspace_root(), &args),
+        },
         Task::Conformance { corpus: _, record } => {
             conformance::kustomize(&workspace_root(), record)
         }
