@@ -4,12 +4,18 @@
 //! health assessment, image update automation, and the cluster back-ends
 //! (kube-rs, and an embedded one for local runs and tests).
 //!
-//! Depends on `fleet-model` (ids, Flux objects, conditions). Git, the
-//! Kubernetes client and the async runtime arrive with the reconcile loop.
+//! Depends on `fleet-model` (ids, Flux objects, conditions) and talks to
+//! clusters through kube-rs.
 //!
-//! The first piece is the inventory arithmetic Flux's kustomize-controller
-//! uses to decide what to prune: exactly the objects the last successful
-//! apply recorded and the new desired state no longer contains.
+//! Pieces so far:
+//! - [`apply::apply_staged`]: kustomize-controller's staged server-side
+//!   apply (definitions, classes, the rest; dry-run first, drift detection,
+//!   skip and force annotations), returning a [`changeset::ChangeSet`];
+//! - [`order`]: Flux's stages and apply order;
+//! - [`drift`]: whether a dry-run differs from the live object;
+//! - [`inventory`]: the inventory arithmetic Flux uses to decide what to
+//!   prune: exactly the objects the last successful apply recorded and the
+//!   new desired state no longer contains.
 //!
 //! ```
 //! use fleet_reconcile::inventory::Inventory;
@@ -23,4 +29,8 @@
 //! assert_eq!(stale, ["ConfigMap/web/settings-abc"]);
 //! ```
 
+pub mod apply;
+pub mod changeset;
+pub mod drift;
 pub mod inventory;
+pub mod order;
