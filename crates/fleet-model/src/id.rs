@@ -105,12 +105,29 @@ impl ObjectId {
         }
     }
 
-    /// Flux's inventory id: `<namespace>_<name>_<group>_<kind>`.
+    /// Flux's inventory id: `<namespace>_<name>_<group>_<kind>`, with `:`
+    /// in the names of RBAC kinds written `__` (cli-utils `ObjMetadata.String`).
+    ///
+    /// ```
+    /// use fleet_model::ObjectId;
+    /// let role = ObjectId::new("rbac.authorization.k8s.io/v1", "ClusterRole", None, "system:flux:view");
+    /// assert_eq!(role.inventory_id(), "_system__flux__view_rbac.authorization.k8s.io_ClusterRole");
+    /// ```
     pub fn inventory_id(&self) -> String {
+        let rbac = self.group == "rbac.authorization.k8s.io"
+            && matches!(
+                self.kind.as_str(),
+                "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding"
+            );
+        let name = if rbac {
+            self.name.replace(':', "__")
+        } else {
+            self.name.clone()
+        };
         format!(
             "{}_{}_{}_{}",
             self.namespace.as_deref().unwrap_or(""),
-            self.name,
+            name,
             self.group,
             self.kind
         )
@@ -123,13 +140,14 @@ impl ObjectId {
     /// assert_eq!(id.map(|i| i.to_string()), Some("Namespace/cert-manager".to_string()));
     /// ```
     pub fn from_inventory(id: &str, version: &str) -> Option<ObjectId> {
-        // Names and namespaces never contain `_`; groups and kinds never do either.
-        let mut parts = id.splitn(4, '_');
-        let namespace = parts.next()?;
-        let name = parts.next()?;
-        let group = parts.next()?;
-        let kind = parts.next()?;
-        if name.is_empty() || kind.is_empty() || kind.contains('_') {
+        // cli-utils `ParseObjMetadata`: the namespace up to the first `_`, the
+        // kind after the last, the group before it, the name in between (with
+        // `__` standing for `:`).
+        let (namespace, rest) = id.split_once('_')?;
+        let (rest, kind) = rest.rsplit_once('_')?;
+        let (name, group) = rest.rsplit_once('_')?;
+        let name = name.replace("__", ":");
+        if name.is_empty() || kind.is_empty() {
             return None;
         }
         Some(ObjectId {
@@ -260,5 +278,61 @@ mod tests {
         let id = ObjectId::new("networking.k8s.io/v1", "Ingress", Some("web"), "front");
         assert_eq!(ObjectId::from_inventory(&id.inventory_id(), "v1"), Some(id));
         assert_eq!(ObjectId::from_inventory("bad", "v1"), None);
+    }
+
+    /// Ids as kustomize-controller writes them (cli-utils `ObjMetadata`),
+    /// for core, grouped, cluster-scoped and RBAC objects with colons.
+    #[test]
+    fn inventory_ids_match_flux_for_every_kind_of_object() {
+        let table = [
+            (
+                ObjectId::new("v1", "Service", Some("default"), "podinfo"),
+                "default_podinfo__Service",
+            ),
+            (
+                ObjectId::new("apps/v1", "Deployment", Some("apps"), "web"),
+                "apps_web_apps_Deployment",
+            ),
+            (
+                ObjectId::new("v1", "Namespace", None, "cert-manager"),
+                "_cert-manager__Namespace",
+            ),
+            (
+                ObjectId::new(
+                    "apiextensions.k8s.io/v1",
+                    "CustomResourceDefinition",
+                    None,
+                    "gitrepositories.source.toolkit.fluxcd.io",
+                ),
+                "_gitrepositories.source.toolkit.fluxcd.io_apiextensions.k8s.io_CustomResourceDefinition",
+            ),
+            (
+                ObjectId::new(
+                    "rbac.authorization.k8s.io/v1",
+                    "ClusterRole",
+                    None,
+                    "system:controller:flux",
+                ),
+                "_system__controller__flux_rbac.authorization.k8s.io_ClusterRole",
+            ),
+            (
+                ObjectId::new(
+                    "rbac.authorization.k8s.io/v1",
+                    "RoleBinding",
+                    Some("kube-system"),
+                    "system:auth-reader",
+                ),
+                "kube-system_system__auth-reader_rbac.authorization.k8s.io_RoleBinding",
+            ),
+            // Colons stay colons outside RBAC kinds.
+            (
+                ObjectId::new("v1", "ConfigMap", Some("a"), "x:y"),
+                "a_x:y__ConfigMap",
+            ),
+        ];
+        for (id, flux) in table {
+            assert_eq!(id.inventory_id(), flux);
+            assert_eq!(ObjectId::from_inventory(flux, &id.version), Some(id));
+        }
     }
 }

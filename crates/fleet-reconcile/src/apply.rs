@@ -131,13 +131,24 @@ enum Checked {
 
 /// Resolves kinds to API resources (one discovery call per group/version,
 /// remembered for the apply).
-struct Resolver {
+pub(crate) struct Resolver {
     client: Client,
     known: HashMap<(String, String, String), Option<(ApiResource, ApiCapabilities)>>,
 }
 
 impl Resolver {
-    async fn resolve(&mut self, id: &ObjectId) -> Option<(ApiResource, ApiCapabilities)> {
+    /// A resolver for the cluster behind `client`.
+    pub(crate) fn new(client: Client) -> Resolver {
+        Resolver {
+            client,
+            known: HashMap::new(),
+        }
+    }
+
+    pub(crate) async fn resolve(
+        &mut self,
+        id: &ObjectId,
+    ) -> Option<(ApiResource, ApiCapabilities)> {
         let key = (id.group.clone(), id.version.clone(), id.kind.clone());
         if let Some(found) = self.known.get(&key) {
             return found.clone();
@@ -151,13 +162,13 @@ impl Resolver {
     }
 }
 
-fn metadata_value<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
+pub(crate) fn metadata_value<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
     ["labels", "annotations"]
         .iter()
         .find_map(|field| object.get("metadata")?.get(field)?.get(key)?.as_str())
 }
 
-fn annotation<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
+pub(crate) fn annotation<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
     object
         .get("metadata")?
         .get("annotations")?
@@ -186,7 +197,7 @@ fn object_id(index: usize, object: &Value) -> Result<ObjectId, ApplyError> {
 
 /// The `Api` for one object: namespaced (in its namespace, `default` when it
 /// names none, as kubectl does) or cluster-wide.
-fn api_for(
+pub(crate) fn api_for(
     client: &Client,
     resource: &ApiResource,
     caps: &ApiCapabilities,
@@ -266,10 +277,7 @@ pub async fn apply_staged(
     }
     desired.sort_by(|a, b| a.stage.cmp(&b.stage).then_with(|| compare(&a.id, &b.id)));
 
-    let mut resolver = Resolver {
-        client: client.clone(),
-        known: HashMap::new(),
-    };
+    let mut resolver = Resolver::new(client.clone());
     // Kinds and namespaces this apply itself creates: objects needing them
     // are checked once their stage comes.
     let defined_kinds: BTreeSet<(String, String)> = desired

@@ -1,14 +1,22 @@
 //! The set of objects a reconciliation applied, as Flux records it in
 //! `status.inventory`, and the difference that decides pruning.
 
+use crate::changeset::{Action, ChangeSet};
 use fleet_model::ObjectId;
 use fleet_model::flux::kustomization::{ResourceInventory, ResourceRef};
-use std::collections::BTreeSet;
+use std::collections::HashSet;
 
-/// Objects applied by one reconciliation, ordered and without duplicates.
+/// Objects applied by one reconciliation, in apply order (as Flux writes
+/// `status.inventory`), without duplicates.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Inventory {
-    ids: BTreeSet<ObjectId>,
+    ids: Vec<ObjectId>,
+}
+
+/// The identity Flux compares inventories by: group, kind, namespace, name
+/// (not the version).
+fn key(id: &ObjectId) -> (&str, &str, Option<&str>, &str) {
+    (&id.group, &id.kind, id.namespace.as_deref(), &id.name)
 }
 
 /// An inventory entry that is not a valid `<namespace>_<name>_<group>_<kind>` id.
@@ -24,11 +32,35 @@ pub struct BadEntry {
 }
 
 impl Inventory {
-    /// Builds an inventory from object ids.
+    /// Builds an inventory from object ids, in their order; a repeated
+    /// object is kept once.
     pub fn from_ids(ids: impl IntoIterator<Item = ObjectId>) -> Inventory {
-        Inventory {
-            ids: ids.into_iter().collect(),
+        let mut unique: Vec<ObjectId> = Vec::new();
+        let mut seen = HashSet::new();
+        for id in ids {
+            let owned = (
+                id.group.clone(),
+                id.kind.clone(),
+                id.namespace.clone(),
+                id.name.clone(),
+            );
+            if seen.insert(owned) {
+                unique.push(id);
+            }
         }
+        Inventory { ids: unique }
+    }
+
+    /// The inventory of an apply: every object of its change set, skipped
+    /// ones included, in apply order (kustomize-controller `AddChangeSet`).
+    pub fn from_change_set(changes: &ChangeSet) -> Inventory {
+        Inventory::from_ids(
+            changes
+                .entries
+                .iter()
+                .filter(|c| c.action != Action::Deleted)
+                .map(|c| c.id.clone()),
+        )
     }
 
     /// Reads a Kustomization's `status.inventory`.
@@ -42,8 +74,8 @@ impl Inventory {
                     version: e.version.clone(),
                 })
             })
-            .collect::<Result<BTreeSet<_>, _>>()
-            .map(|ids| Inventory { ids })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Inventory::from_ids)
     }
 
     /// Writes the inventory in `status.inventory` form.
@@ -75,14 +107,8 @@ impl Inventory {
         &'a self,
         desired: &'a Inventory,
     ) -> impl Iterator<Item = &'a ObjectId> {
-        self.ids.iter().filter(move |id| {
-            !desired.ids.iter().any(|d| {
-                d.group == id.group
-                    && d.kind == id.kind
-                    && d.namespace == id.namespace
-                    && d.name == id.name
-            })
-        })
+        let wanted: HashSet<_> = desired.ids.iter().map(key).collect();
+        self.ids.iter().filter(move |id| !wanted.contains(&key(id)))
     }
 }
 

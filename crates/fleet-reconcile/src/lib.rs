@@ -11,6 +11,8 @@
 //! - [`apply::apply_staged`]: kustomize-controller's staged server-side
 //!   apply (definitions, classes, the rest; dry-run first, drift detection,
 //!   skip and force annotations), returning a [`changeset::ChangeSet`];
+//! - [`prune::prune`]: deleting what the last inventory had and the build
+//!   no longer has, only while the Kustomization still owns it;
 //! - [`order`]: Flux's stages and apply order;
 //! - [`drift`]: whether a dry-run differs from the live object;
 //! - [`inventory`]: the inventory arithmetic Flux uses to decide what to
@@ -34,3 +36,4 @@ pub mod changeset;
 pub mod drift;
 pub mod inventory;
 pub mod order;
+pub mod prune;
