@@ -13,6 +13,8 @@
 //!   skip and force annotations), returning a [`changeset::ChangeSet`];
 //! - [`prune::prune`]: deleting what the last inventory had and the build
 //!   no longer has, only while the Kustomization still owns it;
+//! - [`health`]: kstatus with Flux's Job rule, and the post-apply wait
+//!   (fail fast, Flux's timeout message);
 //! - [`order`]: Flux's stages and apply order;
 //! - [`drift`]: whether a dry-run differs from the live object;
 //! - [`inventory`]: the inventory arithmetic Flux uses to decide what to
@@ -34,6 +36,7 @@
 pub mod apply;
 pub mod changeset;
 pub mod drift;
+pub mod health;
 pub mod inventory;
 pub mod order;
 pub mod prune;
