@@ -11,11 +11,15 @@
 //!   policy kind and `fleet image update` on a 5,000-file tree.
 //! - `bench clusters [--scales 10,100,500] [--repeats N]`: `fleet validate`
 //!   on the example fleet grown to N clusters with `fleet cluster new`.
+//! - `bench apply [--repeats N]`: fleet's staged server-side apply of 1,000
+//!   objects on fleet-testenv, first and unchanged, beside a bare
+//!   one-apply-per-object kube-rs loop (the API server's floor).
 //! - `testenv build`: builds `fleet-testenv` (a real control plane from Go
 //!   modules, in `tests/testenv/`) and prints its path.
 //! - `testenv up ARGS…`: builds it and runs `fleet-testenv up ARGS…`.
 
 mod bench;
+mod bench_apply;
 mod bench_clusters;
 mod bench_images;
 mod conformance;
@@ -43,7 +47,7 @@ enum Task {
     /// Benchmark fleet against the reference tool on generated input.
     Bench {
         /// What to benchmark.
-        #[arg(value_parser = ["kustomize", "images", "clusters"])]
+        #[arg(value_parser = ["kustomize", "images", "clusters", "apply"])]
         what: String,
         /// Fleet sizes (clusters) for the whole-fleet build.
         #[arg(long, value_delimiter = ',', default_value = "10,100,500")]
@@ -113,6 +117,7 @@ fn main() -> Result<()> {
         } => match what.as_str() {
             "images" => bench_images::images(&workspace_root(), repeats.max(1)),
             "clusters" => bench_clusters::clusters(&workspace_root(), &scales, repeats.max(1)),
+            "apply" => bench_apply::apply(&workspace_root(), repeats.max(1)),
             _ => bench::kustomize(&workspace_root(), &scales, repeats.max(1), !no_kubectl),
         },
     }

@@ -6,7 +6,9 @@
 //! `Class`, then the rest; within a stage, in Flux's kind order. Each object
 //! is dry-run with forced ownership under the field manager, and applied
 //! only when it is new or its dry-run differs from the live object (so an
-//! unchanged object keeps its `resourceVersion`).
+//! unchanged object keeps its `resourceVersion`). Dry-runs run
+//! concurrently; applies too, among objects of the same kind, while kinds
+//! keep Flux's order.
 //!
 //! What fleet guarantees beyond Flux:
 //! - Before anything is applied, every object that can be dry-run already
@@ -383,27 +385,59 @@ pub async fn apply_staged(
                 partial: applied_any,
             });
         }
-        for &i in &members {
-            let d = &desired[i];
-            let action = match results.get(&i) {
-                Some(Checked::Skip) | None => Action::Skipped,
-                Some(Checked::Ready(action)) => *action,
-            };
-            if matches!(action, Action::Created | Action::Configured) {
-                let Some((resource, caps)) = resolver.resolve(&d.id).await else {
-                    continue;
+        // Objects of one kind go to the server together (up to
+        // `concurrency` at once); kinds go in order, so what Flux orders
+        // first (a ServiceAccount before the Deployment that uses it) and
+        // last (webhooks) still is.
+        let mut start = 0;
+        while start < members.len() {
+            let kind_of = |i: usize| (&desired[i].id.group, &desired[i].id.kind);
+            let end = (start..members.len())
+                .find(|&k| kind_of(members[k]) != kind_of(members[start]))
+                .unwrap_or(members.len());
+            let mut batch = Vec::new();
+            for &i in &members[start..end] {
+                let action = match results.get(&i) {
+                    Some(Checked::Skip) | None => Action::Skipped,
+                    Some(Checked::Ready(action)) => *action,
                 };
-                let api = api_for(client, &resource, &caps, &d.id);
-                let params = PatchParams::apply(&options.field_manager).force();
-                api.patch(&d.id.name, &params, &Patch::Apply(&d.object))
-                    .await
-                    .map_err(|source| ApplyError::Apply {
-                        id: d.id.to_string(),
-                        source: Box::new(source),
-                    })?;
-                applied_any = true;
+                let resolved = match action {
+                    Action::Created | Action::Configured => resolver.resolve(&desired[i].id).await,
+                    _ => None,
+                };
+                batch.push((i, action, resolved));
             }
-            changes.push(with_namespace(&d.id, resolver.known_scope(&d.id)), action);
+            let desired = &desired;
+            let outcomes: Vec<Result<(), ApplyError>> = stream::iter(batch.iter())
+                .map(|(i, _, resolved)| async move {
+                    let Some((resource, caps)) = resolved else {
+                        return Ok(());
+                    };
+                    let d = &desired[*i];
+                    let api = api_for(client, resource, caps, &d.id);
+                    let params = PatchParams::apply(&options.field_manager).force();
+                    api.patch(&d.id.name, &params, &Patch::Apply(&d.object))
+                        .await
+                        .map(|_| ())
+                        .map_err(|source| ApplyError::Apply {
+                            id: d.id.to_string(),
+                            source: Box::new(source),
+                        })
+                })
+                .buffered(options.concurrency.max(1))
+                .collect()
+                .await;
+            applied_any |= batch.iter().any(|(_, _, resolved)| resolved.is_some());
+            if let Some(error) = outcomes.into_iter().find_map(Result::err) {
+                return Err(error);
+            }
+            for (i, action, _) in batch {
+                changes.push(
+                    with_namespace(&desired[i].id, resolver.known_scope(&desired[i].id)),
+                    action,
+                );
+            }
+            start = end;
         }
         if stage == Stage::Definitions {
             wait_for_crds(client, &desired, &members, options).await?;
@@ -436,8 +470,13 @@ async fn check_all(
     which: Vec<(usize, Option<(ApiResource, ApiCapabilities)>)>,
     options: &ApplyOptions,
 ) -> Vec<(usize, Result<Checked, String>)> {
+    let mut prefetched = prefetch(client, desired, &which, options).await;
+    let which: Vec<_> = which
+        .into_iter()
+        .map(|(i, resolved)| (i, resolved, prefetched.remove(&i)))
+        .collect();
     stream::iter(which)
-        .map(|(i, resolved)| async move {
+        .map(|(i, resolved, live)| async move {
             let d = &desired[i];
             let outcome = match resolved {
                 None => Err(format!(
@@ -446,13 +485,83 @@ async fn check_all(
                     d.id.kind,
                     d.id.api_version()
                 )),
-                Some((resource, caps)) => check(client, d, &resource, &caps, options).await,
+                Some((resource, caps)) => check(client, d, &resource, &caps, live, options).await,
             };
             (i, outcome)
         })
         .buffer_unordered(options.concurrency.max(1))
         .collect()
         .await
+}
+
+/// The live objects of kinds that have several desired objects in one
+/// namespace, read with one LIST per kind and namespace instead of one GET
+/// per object: `Some(None)` for an object known to be absent. Objects not
+/// in the answer (alone of their kind, or a LIST that failed) are read one
+/// by one.
+async fn prefetch(
+    client: &Client,
+    desired: &[Desired],
+    which: &[(usize, Option<(ApiResource, ApiCapabilities)>)],
+    options: &ApplyOptions,
+) -> HashMap<usize, Option<Value>> {
+    type Group<'a> = (&'a ApiResource, &'a ApiCapabilities, Vec<usize>);
+    let mut groups: BTreeMap<(String, String, String, Option<String>), Group<'_>> = BTreeMap::new();
+    for (i, resolved) in which {
+        let Some((resource, caps)) = resolved else {
+            continue;
+        };
+        let id = &desired[*i].id;
+        let namespace = match caps.scope {
+            Scope::Namespaced => Some(
+                id.namespace
+                    .clone()
+                    .unwrap_or_else(|| "default".to_string()),
+            ),
+            Scope::Cluster => None,
+        };
+        let key = (
+            id.group.clone(),
+            id.version.clone(),
+            id.kind.clone(),
+            namespace,
+        );
+        groups
+            .entry(key)
+            .or_insert_with(|| (resource, caps, Vec::new()))
+            .2
+            .push(*i);
+    }
+    let lists = groups
+        .into_values()
+        .filter(|(_, _, members)| members.len() > 1);
+    let answers: Vec<Vec<(usize, Option<Value>)>> = stream::iter(lists)
+        .map(|(resource, caps, members)| async move {
+            let api = api_for(client, resource, caps, &desired[members[0]].id);
+            let Ok(list) = api.list(&kube::api::ListParams::default()).await else {
+                return Vec::new();
+            };
+            let mut live: HashMap<String, Value> = list
+                .items
+                .into_iter()
+                .filter_map(|o| {
+                    let name = o.metadata.name.clone()?;
+                    let mut value = serde_json::to_value(o).ok()?;
+                    // Items of a list carry no apiVersion and kind; a GET's answer does.
+                    value["apiVersion"] = Value::String(resource.api_version.clone());
+                    value["kind"] = Value::String(resource.kind.clone());
+                    Some((name, value))
+                })
+                .collect();
+            members
+                .into_iter()
+                .map(|i| (i, live.remove(&desired[i].id.name)))
+                .collect()
+        })
+        .buffer_unordered(options.concurrency.max(1))
+        .collect()
+        .await;
+    answers.into_iter().flatten().collect()
 }
 
 /// Reads the live object, applies the skip rules, dry-runs the desired one
@@ -463,16 +572,25 @@ async fn check(
     d: &Desired,
     resource: &ApiResource,
     caps: &ApiCapabilities,
+    prefetched: Option<Option<Value>>,
     options: &ApplyOptions,
 ) -> Result<Checked, String> {
     let api = api_for(client, resource, caps, &d.id);
-    let live = api
-        .get_opt(&d.id.name)
-        .await
-        .map_err(|e| format!("{} reading the live object failed{}", d.id, reason_of(&e)))?;
-    let live = match live {
-        Some(live) => Some(serde_json::to_value(live).map_err(|e| format!("{}: {e}", d.id))?),
-        None => None,
+    let live = match prefetched {
+        Some(live) => live,
+        None => match api.get_opt(&d.id.name).await {
+            Ok(Some(live)) => {
+                Some(serde_json::to_value(live).map_err(|e| format!("{}: {e}", d.id))?)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                return Err(format!(
+                    "{} reading the live object failed{}",
+                    d.id,
+                    reason_of(&e)
+                ));
+            }
+        },
     };
     let excluded = |object: &Value| {
         metadata_value(object, RECONCILE_KEY) == Some("disabled")

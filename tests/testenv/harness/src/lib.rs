@@ -193,15 +193,20 @@ impl TestEnv {
     /// Starts a new environment in a directory of its own under
     /// `target/testenv-runs/` and waits until it prints `READY`.
     pub fn start(options: &Options) -> Result<TestEnv, Error> {
-        let binary = binary();
+        TestEnv::start_with(&binary(), &target_dir().join("testenv-runs"), options)
+    }
+
+    /// Starts a new environment with the binary `binary`, in a directory of
+    /// its own under `runs`.
+    pub fn start_with(binary: &Path, runs: &Path, options: &Options) -> Result<TestEnv, Error> {
         if !binary.is_file() {
-            return Err(Error::NotBuilt(binary));
+            return Err(Error::NotBuilt(binary.to_path_buf()));
         }
         let exe = std::env::current_exe()
             .ok()
             .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
             .unwrap_or_else(|| "test".to_string());
-        let dir = target_dir().join("testenv-runs").join(format!(
+        let dir = runs.join(format!(
             "{exe}-{}-{}",
             std::process::id(),
             RUNS.fetch_add(1, Ordering::Relaxed)
@@ -212,7 +217,7 @@ impl TestEnv {
                 source,
             })?;
         }
-        let mut command = Command::new(&binary);
+        let mut command = Command::new(binary);
         command
             .arg("up")
             .arg("--dir")
