@@ -16,6 +16,11 @@
 /// assert!(parse("-Inf").is_some_and(|f| f.is_infinite()));
 /// ```
 pub fn parse(text: &str) -> Option<f64> {
+    // Every character Go's syntax allows is ASCII; anything else is a
+    // syntax error (and slicing below may then assume single-byte characters).
+    if !text.is_ascii() {
+        return None;
+    }
     let (negative, body) = match text.as_bytes().first() {
         Some(b'+') => (false, &text[1..]),
         Some(b'-') => (true, &text[1..]),
@@ -148,5 +153,14 @@ mod tests {
         }
         assert!(parse("nan").is_some_and(f64::is_nan));
         assert_eq!(parse("1e-400"), Some(0.0));
+    }
+
+    /// Issue 18: a tag like `1é` from a registry panicked (a slice inside a
+    /// two-byte character).
+    #[test]
+    fn non_ascii_tags_are_refused_without_panicking() {
+        for bad in ["1é", "é", "0é", "0xé", "-1é", "1\u{FEFF}", "１"] {
+            assert_eq!(parse(bad), None, "{bad:?}");
+        }
     }
 }

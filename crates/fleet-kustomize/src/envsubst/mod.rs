@@ -60,6 +60,9 @@ pub enum EnvsubstError {
     /// An unset variable in strict mode.
     #[error("variable not set (strict mode): {0:?}")]
     NotSet(String),
+    /// `${…}` nested deeper than [`parse::MAX_NESTING`] levels.
+    #[error("substitutions nested more than {0} levels deep")]
+    TooDeep(usize),
     /// `${v:offset:-n}`: the upstream code crashes on a negative length.
     #[error("negative substring length {0}")]
     NegativeLength(i64),

@@ -105,6 +105,10 @@ fn is_nd(r: char) -> bool {
 
 struct Scanner {
     buf: String,
+    /// Byte offsets (in `buf`) of escape characters dropped from the token
+    /// being scanned. Go's scanner deletes them from its buffer; shifting
+    /// the buffer for every escape made long runs of `$$` quadratic.
+    skipped: Vec<usize>,
     pos: usize,
     start: usize,
     width: usize,
@@ -138,19 +142,34 @@ impl Scanner {
         r
     }
 
-    /// Removes the (one-byte) escape character just read from the buffer;
-    /// the position is left as it is, so the escaped character that slid
-    /// into its place counts as read.
+    /// Drops the (one-byte) escape character just read from the token, and
+    /// counts the (one-byte: `$`, `/` or `\\`) character it escapes as read,
+    /// as Go's scanner does by deleting the escape from its buffer.
     fn skip(&mut self) {
-        self.buf.remove(self.pos - 1);
+        self.skipped.push(self.pos - 1);
+        self.pos += 1;
+    }
+
+    /// Characters of the token before the current position, as Go counts
+    /// them after deleting escapes.
+    fn offset(&self) -> usize {
+        self.pos - self.start - self.skipped.len()
     }
 
     fn text(&self) -> String {
-        self.buf[self.start..self.pos].to_string()
+        let mut out = String::with_capacity(self.pos - self.start);
+        let mut from = self.start;
+        for &at in &self.skipped {
+            out.push_str(&self.buf[from..at]);
+            from = at + 1;
+        }
+        out.push_str(&self.buf[from..self.pos]);
+        out
     }
 
     fn scan(&mut self) -> Token {
         self.start = self.pos;
+        self.skipped.clear();
         let Some(r) = self.read() else {
             return Token::Eof;
         };
@@ -193,7 +212,7 @@ impl Scanner {
         }
         if self.escaped(r) {
             self.skip();
-        } else if !self.accept.test(r, self.pos - self.start) {
+        } else if !self.accept.test(r, self.offset()) {
             return false;
         }
         while let Some(r) = self.read() {
@@ -207,7 +226,7 @@ impl Scanner {
                 self.skip();
                 continue;
             }
-            if !self.accept.test(r, self.pos - self.start) {
+            if !self.accept.test(r, self.offset()) {
                 self.unread();
                 break;
             }
@@ -219,8 +238,10 @@ impl Scanner {
 /// Parses a template.
 pub fn parse(text: &str) -> Result<Node, EnvsubstError> {
     let mut p = Parser {
+        depth: 0,
         s: Scanner {
             buf: text.to_string(),
+            skipped: Vec::new(),
             pos: 0,
             start: 0,
             width: 0,
@@ -229,38 +250,38 @@ pub fn parse(text: &str) -> Result<Node, EnvsubstError> {
             accept: Accept::Rune,
         },
     };
-    Ok(p.parse_any()?.unwrap_or(Node::List(Vec::new())))
+    let mut parts = p.parse_any()?;
+    Ok(if parts.len() == 1 {
+        parts.remove(0)
+    } else {
+        Node::List(parts)
+    })
 }
+
+/// How deeply `${…}` may nest inside operator words (`${a:=${b:=…}}`).
+pub const MAX_NESTING: usize = 64;
 
 struct Parser {
     s: Scanner,
-}
-
-fn join(left: Node, right: Option<Node>) -> Node {
-    match right {
-        None => left,
-        Some(r) => Node::List(vec![left, r]),
-    }
+    depth: usize,
 }
 
 impl Parser {
-    fn parse_any(&mut self) -> Result<Option<Node>, EnvsubstError> {
-        self.s.accept = Accept::Rune;
-        self.s.mode = SCAN_IDENT | SCAN_LBRACK | SCAN_ESCAPE;
-        self.s.escapes = ESC_DOLLAR;
-        match self.s.scan() {
-            Token::Ident => {
-                let left = Node::Text(self.s.text());
-                let right = self.parse_any()?;
-                Ok(Some(join(left, right)))
+    /// The top level: text and substitutions, one after another. Go's parser
+    /// recurses once per part; a loop keeps the stack flat however long the
+    /// input is.
+    fn parse_any(&mut self) -> Result<Vec<Node>, EnvsubstError> {
+        let mut parts = Vec::new();
+        loop {
+            self.s.accept = Accept::Rune;
+            self.s.mode = SCAN_IDENT | SCAN_LBRACK | SCAN_ESCAPE;
+            self.s.escapes = ESC_DOLLAR;
+            match self.s.scan() {
+                Token::Ident => parts.push(Node::Text(self.s.text())),
+                Token::Eof => return Ok(parts),
+                Token::Lbrack => parts.push(self.parse_func()?),
+                _ => return Err(EnvsubstError::BadSubstitution),
             }
-            Token::Eof => Ok(None),
-            Token::Lbrack => {
-                let left = self.parse_func()?;
-                let right = self.parse_any()?;
-                Ok(Some(join(left, right)))
-            }
-            _ => Err(EnvsubstError::BadSubstitution),
         }
     }
 
@@ -273,6 +294,16 @@ impl Parser {
     }
 
     fn parse_func(&mut self) -> Result<Node, EnvsubstError> {
+        if self.depth >= MAX_NESTING {
+            return Err(EnvsubstError::TooDeep(MAX_NESTING));
+        }
+        self.depth += 1;
+        let node = self.parse_func_body();
+        self.depth -= 1;
+        node
+    }
+
+    fn parse_func_body(&mut self) -> Result<Node, EnvsubstError> {
         self.s.escapes = ESC_ALL;
         if self.s.peek() == Some('#') {
             return self.parse_len_func();
@@ -419,5 +450,64 @@ impl Parser {
             return Err(EnvsubstError::BadSubstitution);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envsubst::{EnvsubstError, Vars, substitute};
+    use std::time::{Duration, Instant};
+
+    fn vars() -> Vars {
+        Vars::from([("a", "x")])
+    }
+
+    /// Issue 18: tens of KB of `${…}` overflowed the stack (one recursion
+    /// per part).
+    #[test]
+    fn long_inputs_parse_with_a_flat_stack() {
+        let input = "k: ${a}-".repeat(50_000);
+        let out = substitute(&input, &vars(), false).unwrap_or_default();
+        assert_eq!(out, "k: x-".repeat(50_000));
+    }
+
+    /// Issue 18: every `$$` escape shifted the rest of the buffer.
+    #[test]
+    fn escapes_are_linear() {
+        let input = "$$".repeat(500_000);
+        let started = Instant::now();
+        let out = substitute(&input, &vars(), false).unwrap_or_default();
+        assert_eq!(out.len(), 500_000);
+        assert!(out.bytes().all(|b| b == b'$'));
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        // Escapes inside a token keep Go's results.
+        assert_eq!(
+            substitute("a$${a}b", &vars(), false).ok().as_deref(),
+            Some("a${a}b")
+        );
+    }
+
+    #[test]
+    fn nesting_is_bounded_with_a_clear_error() {
+        let deep = format!(
+            "{}x{}",
+            "${a:=".repeat(MAX_NESTING + 1),
+            "}".repeat(MAX_NESTING + 1)
+        );
+        assert!(matches!(
+            parse(&deep),
+            Err(EnvsubstError::TooDeep(MAX_NESTING))
+        ));
+        let ok = format!(
+            "{}x{}",
+            "${b:=".repeat(MAX_NESTING),
+            "}".repeat(MAX_NESTING)
+        );
+        assert_eq!(substitute(&ok, &vars(), false).ok().as_deref(), Some("x"));
     }
 }
