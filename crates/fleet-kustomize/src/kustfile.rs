@@ -134,27 +134,32 @@ pub struct Json6902Patch {
 pub struct ImageArgs {
     pub name: String,
     pub new_name: Option<String>,
-    #[serde(default, deserialize_with = "string_or_number")]
+    #[serde(default, deserialize_with = "tag_string")]
     pub new_tag: Option<String>,
     pub digest: Option<String>,
     pub tag_suffix: Option<String>,
 }
 
-fn string_or_number<'de, D: serde::Deserializer<'de>>(
+/// `newTag` must be a YAML string, as kustomize requires ("cannot unmarshal
+/// number into Go struct field Image.images.newTag of type string"): YAML
+/// reads `newTag: 1.10` as the number 1.1, `010` as 8 and `0x1F` as 31, so
+/// taking the number would deploy another tag than the one written.
+fn tag_string<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> std::result::Result<Option<String>, D::Error> {
     let v = Option::<serde_json::Value>::deserialize(d)?;
-    Ok(match v {
-        None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(s)) => Some(s),
-        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-        Some(serde_json::Value::Bool(b)) => Some(b.to_string()),
-        Some(other) => {
-            return Err(serde::de::Error::custom(format!(
-                "expected a string, found {other}"
-            )));
+    match v {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(s)),
+        Some(other @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => {
+            Err(serde::de::Error::custom(format!(
+                "newTag must be a string, found {other} (YAML reads an unquoted tag such as 1.10 as a number, 1.1); quote the tag: newTag: \"1.10\""
+            )))
         }
-    })
+        Some(other) => Err(serde::de::Error::custom(format!(
+            "newTag must be a string, found {other}"
+        ))),
+    }
 }
 
 /// A `replicas` entry.

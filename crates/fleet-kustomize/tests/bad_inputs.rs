@@ -251,3 +251,36 @@ fn symlinks_escaping_the_root_are_refused() {
     let e = result.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(e.contains("security"), "{e}");
 }
+
+/// Issue 18: `newTag: 1.10` deployed `nginx:1.1` (`010` → 8, `0x1F` → 31);
+/// kustomize refuses a number there, and so does fleet, saying how to quote it.
+#[test]
+fn an_unquoted_numeric_new_tag_is_refused_with_the_fix() {
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    image: nginx\n";
+    for tag in ["1.10", "010", "0x1F", "5", "true"] {
+        let kustomization =
+            format!("resources: [pod.yaml]\nimages:\n- name: nginx\n  newTag: {tag}\n");
+        let e = err(
+            &[
+                ("/k/kustomization.yaml", &kustomization),
+                ("/k/pod.yaml", pod),
+            ],
+            "/k",
+        );
+        assert!(e.contains("/k/kustomization.yaml"), "{e}");
+        assert!(
+            e.contains("newTag must be a string") && e.contains("quote the tag"),
+            "{e}"
+        );
+    }
+    let mut fs = MemFs::default();
+    fs.add(
+        "/k/kustomization.yaml",
+        "resources: [pod.yaml]\nimages:\n- name: nginx\n  newTag: \"1.10\"\n",
+    );
+    fs.add("/k/pod.yaml", pod);
+    let out = build(&fs, "/k", &BuildOptions::default())
+        .map(|s| s.to_yaml())
+        .unwrap_or_else(|e| e.to_string());
+    assert!(out.contains("image: nginx:1.10"), "{out}");
+}
