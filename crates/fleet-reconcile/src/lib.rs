@@ -4,8 +4,13 @@
 //! health assessment, image update automation, and the cluster back-ends
 //! (kube-rs, and an embedded one for local runs and tests).
 //!
-//! Depends on `fleet-model` (ids, Flux objects, conditions). Git, the
-//! Kubernetes client and the async runtime arrive with the reconcile loop.
+//! Depends on `fleet-model` (ids, Flux objects, conditions) and
+//! `fleet-kustomize` (rendering). Git revisions are read with gix
+//! ([`git_tree`]); the Kubernetes client and the async runtime arrive with
+//! the reconcile loop.
+//!
+//! [`plan`] is `fleet plan`: a repository rendered at two revisions and
+//! compared per cluster, per Flux Kustomization, per object, offline.
 //!
 //! The first piece is the inventory arithmetic Flux's kustomize-controller
 //! uses to decide what to prune: exactly the objects the last successful
@@ -23,4 +28,6 @@
 //! assert_eq!(stale, ["ConfigMap/web/settings-abc"]);
 //! ```
 
+pub mod git_tree;
 pub mod inventory;
+pub mod plan;
