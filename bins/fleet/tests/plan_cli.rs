@@ -160,3 +160,27 @@ fn a_cluster_added_with_fleet_cluster_new_is_planned_as_a_new_cluster() {
     );
     let _ = std::fs::remove_dir_all(&repo);
 }
+
+#[test]
+fn the_default_path_is_the_current_directory_at_the_work_tree_top() {
+    // gix names the work tree relative to the current directory (the
+    // empty path at its top); files must still line up with the base's.
+    let repo = example_repo("plan-cwd");
+    let out = Command::new(env!("CARGO_BIN_EXE_fleet"))
+        .args(["plan", "--cluster", "production-eu"])
+        .current_dir(&repo)
+        .output()
+        .unwrap_or_else(|e| panic!("running fleet: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.ends_with("No changes: 1 cluster(s), 3 Kustomization(s) render the same.\n"),
+        "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&repo);
+}

@@ -111,7 +111,17 @@ impl GitRepo {
                 path: path.display().to_string(),
             });
         };
-        let top = std::fs::canonicalize(top).unwrap_or_else(|_| top.to_path_buf());
+        // gix gives the work tree relative to the current directory (the
+        // empty path when that is the top).
+        let top = if top.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            top
+        };
+        let top = std::fs::canonicalize(top).map_err(|e| GitError::NotARepository {
+            path: path.display().to_string(),
+            message: format!("work tree {}: {e}", top.display()),
+        })?;
         Ok(GitRepo { repo, top })
     }
 
