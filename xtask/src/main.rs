@@ -11,10 +11,15 @@
 //!   policy kind and `fleet image update` on a 5,000-file tree.
 //! - `bench clusters [--scales 10,100,500] [--repeats N]`: `fleet validate`
 //!   on the example fleet grown to N clusters with `fleet cluster new`.
+//! - `bench plan [--scales 100,500] [--repeats N] [--no-kubectl]
+//!   [--kubectl-clusters N]`: `fleet plan` (full and `--changed-only`) on
+//!   that fleet for a one-overlay and a base change, beside a script of
+//!   `kubectl kustomize` at both revisions and `diff -u`.
 
 mod bench;
 mod bench_clusters;
 mod bench_images;
+mod bench_plan;
 mod conformance;
 
 use anyhow::{Context, Result, bail};
@@ -39,7 +44,7 @@ enum Task {
     /// Benchmark fleet against the reference tool on generated input.
     Bench {
         /// What to benchmark.
-        #[arg(value_parser = ["kustomize", "images", "clusters"])]
+        #[arg(value_parser = ["kustomize", "images", "clusters", "plan"])]
         what: String,
         /// Fleet sizes (clusters) for the whole-fleet build.
         #[arg(long, value_delimiter = ',', default_value = "10,100,500")]
@@ -50,6 +55,10 @@ enum Task {
         /// Skip kubectl kustomize.
         #[arg(long)]
         no_kubectl: bool,
+        /// `bench plan`: run the kubectl script on at most this many
+        /// clusters and scale its time linearly to the fleet's size.
+        #[arg(long, default_value_t = 100)]
+        kubectl_clusters: usize,
     },
     /// Run a conformance corpus from ../shared/conformance.
     Conformance {
@@ -81,9 +90,17 @@ fn main() -> Result<()> {
             scales,
             repeats,
             no_kubectl,
+            kubectl_clusters,
         } => match what.as_str() {
             "images" => bench_images::images(&workspace_root(), repeats.max(1)),
             "clusters" => bench_clusters::clusters(&workspace_root(), &scales, repeats.max(1)),
+            "plan" => bench_plan::plan(
+                &workspace_root(),
+                &scales,
+                repeats.max(1),
+                !no_kubectl,
+                kubectl_clusters,
+            ),
             _ => bench::kustomize(&workspace_root(), &scales, repeats.max(1), !no_kubectl),
         },
     }
