@@ -241,6 +241,7 @@ pub fn render_revision(request: &RenderRequest<'_>) -> (FleetRender, BuildRecord
                         && inputs_unchanged(&record.inputs, earlier_fs, tree.fs, &mut seen)
                 });
                 if let Some(record) = reusable {
+                    failed.borrow_mut().remove(&key);
                     if request.record {
                         let mut records = records.borrow_mut();
                         records.records.entry(key).or_default().push(record.clone());
@@ -252,6 +253,9 @@ pub fn render_revision(request: &RenderRequest<'_>) -> (FleetRender, BuildRecord
             let recording = RecordingFs::new(tree.fs);
             match build_kustomization(&recording, request.source_root, ks, opts) {
                 Ok(set) => {
+                    // The last build of a Kustomization is the one reported
+                    // (one built on its own, then as its parent renders it).
+                    failed.borrow_mut().remove(&key);
                     if request.record {
                         let (kustomization, sources) = build_key(ks, opts);
                         records
