@@ -214,8 +214,12 @@ fn run(cmd: &[&str], dir: &Path) -> Result<(Duration, u64, usize)> {
     Ok((elapsed, mem, docs))
 }
 
-/// Builds the release `fleet` binary and returns its path.
+/// Builds the release `fleet` binary and returns its path
+/// (`FLEET_BENCH_BIN` names one already built instead).
 pub(crate) fn release_fleet(root: &Path) -> Result<String> {
+    if let Ok(bin) = std::env::var("FLEET_BENCH_BIN") {
+        return Ok(bin);
+    }
     let status = Command::new("cargo")
         .args(["build", "--quiet", "--release", "-p", "fleet"])
         .current_dir(root)
