@@ -162,6 +162,16 @@ spec:
 /// time, peak resident memory (KiB) as `/usr/bin/time` reports it, and
 /// standard output. Shared by every benchmark runner.
 pub(crate) fn timed(cmd: &[&str], stdin: Option<&Path>) -> Result<(Duration, u64, Vec<u8>)> {
+    timed_run(cmd, stdin, &[0])
+}
+
+/// [`timed`] for a command whose exit codes in `ok` all mean success
+/// (`fleet plan` exits 1 when something changes).
+pub(crate) fn timed_exit(cmd: &[&str], ok: &[i32]) -> Result<(Duration, u64, Vec<u8>)> {
+    timed_run(cmd, None, ok)
+}
+
+fn timed_run(cmd: &[&str], stdin: Option<&Path>, ok: &[i32]) -> Result<(Duration, u64, Vec<u8>)> {
     let mem_file = std::env::temp_dir().join(format!("fleet-bench-mem-{}", std::process::id()));
     let input = match stdin {
         Some(p) => std::process::Stdio::from(
@@ -180,7 +190,7 @@ pub(crate) fn timed(cmd: &[&str], stdin: Option<&Path>) -> Result<(Duration, u64
         .output()
         .with_context(|| format!("running {cmd:?}"))?;
     let elapsed = start.elapsed();
-    if !out.status.success() {
+    if !out.status.code().is_some_and(|c| ok.contains(&c)) {
         bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     }
     let mem: u64 = std::fs::read_to_string(&mem_file)
@@ -204,8 +214,12 @@ fn run(cmd: &[&str], dir: &Path) -> Result<(Duration, u64, usize)> {
     Ok((elapsed, mem, docs))
 }
 
-/// Builds the release `fleet` binary and returns its path.
+/// Builds the release `fleet` binary and returns its path
+/// (`FLEET_BENCH_BIN` names one already built instead).
 pub(crate) fn release_fleet(root: &Path) -> Result<String> {
+    if let Ok(bin) = std::env::var("FLEET_BENCH_BIN") {
+        return Ok(bin);
+    }
     let status = Command::new("cargo")
         .args(["build", "--quiet", "--release", "-p", "fleet"])
         .current_dir(root)

@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use crate::bench::{median, release_fleet, timed};
 
-fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+/// Copies a directory tree.
+pub(crate) fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
     for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
         let entry = entry?;

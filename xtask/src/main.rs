@@ -14,6 +14,10 @@
 //! - `bench apply [--repeats N]`: fleet's staged server-side apply of 1,000
 //!   objects on fleet-testenv, first and unchanged, beside a bare
 //!   one-apply-per-object kube-rs loop (the API server's floor).
+//! - `bench plan [--scales 100,500] [--repeats N] [--no-kubectl]
+//!   [--kubectl-clusters N]`: `fleet plan` (full and `--changed-only`) on
+//!   that fleet for a one-overlay and a base change, beside a script of
+//!   `kubectl kustomize` at both revisions and `diff -u`.
 //! - `testenv build`: builds `fleet-testenv` (a real control plane from Go
 //!   modules, in `tests/testenv/`) and prints its path.
 //! - `testenv up ARGS…`: builds it and runs `fleet-testenv up ARGS…`.
@@ -22,6 +26,7 @@ mod bench;
 mod bench_apply;
 mod bench_clusters;
 mod bench_images;
+mod bench_plan;
 mod conformance;
 mod testenv;
 
@@ -47,7 +52,7 @@ enum Task {
     /// Benchmark fleet against the reference tool on generated input.
     Bench {
         /// What to benchmark.
-        #[arg(value_parser = ["kustomize", "images", "clusters", "apply"])]
+        #[arg(value_parser = ["kustomize", "images", "clusters", "apply", "plan"])]
         what: String,
         /// Fleet sizes (clusters) for the whole-fleet build.
         #[arg(long, value_delimiter = ',', default_value = "10,100,500")]
@@ -58,6 +63,10 @@ enum Task {
         /// Skip kubectl kustomize.
         #[arg(long)]
         no_kubectl: bool,
+        /// `bench plan`: run the kubectl script on at most this many
+        /// clusters and scale its time linearly to the fleet's size.
+        #[arg(long, default_value_t = 100)]
+        kubectl_clusters: usize,
     },
     /// Build or run fleet-testenv, the real control plane the tests use.
     Testenv {
@@ -114,10 +123,18 @@ fn main() -> Result<()> {
             scales,
             repeats,
             no_kubectl,
+            kubectl_clusters,
         } => match what.as_str() {
             "images" => bench_images::images(&workspace_root(), repeats.max(1)),
             "clusters" => bench_clusters::clusters(&workspace_root(), &scales, repeats.max(1)),
             "apply" => bench_apply::apply(&workspace_root(), repeats.max(1)),
+            "plan" => bench_plan::plan(
+                &workspace_root(),
+                &scales,
+                repeats.max(1),
+                !no_kubectl,
+                kubectl_clusters,
+            ),
             _ => bench::kustomize(&workspace_root(), &scales, repeats.max(1), !no_kubectl),
         },
     }

@@ -34,6 +34,10 @@ enum Command {
     /// Lint a repository for CI: schemas, Cluster API, health-check and
     /// autoscaler rules; exits 1 on errors.
     Validate(commands::validate::Args),
+    /// What a change does to every cluster: the fleet rendered at two Git
+    /// revisions, compared per cluster, Kustomization and object; exits 1
+    /// when something changes.
+    Plan(commands::plan::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +49,7 @@ fn main() -> ExitCode {
         Command::Image(args) => commands::image::run(&args),
         Command::Cluster(args) => commands::cluster::run(&args),
         Command::Validate(args) => commands::validate::run(&args),
+        Command::Plan(args) => commands::plan::run(&args),
     };
     match result {
         Ok(code) => code,

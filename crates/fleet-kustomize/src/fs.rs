@@ -90,6 +90,7 @@ pub struct DiskFs;
 pub struct RecordingFs<'a> {
     inner: &'a dyn FileSystem,
     read: std::sync::Mutex<BTreeSet<String>>,
+    probed: std::sync::Mutex<BTreeSet<String>>,
 }
 
 impl<'a> RecordingFs<'a> {
@@ -98,6 +99,7 @@ impl<'a> RecordingFs<'a> {
         RecordingFs {
             inner,
             read: std::sync::Mutex::new(BTreeSet::new()),
+            probed: std::sync::Mutex::new(BTreeSet::new()),
         }
     }
 
@@ -105,26 +107,56 @@ impl<'a> RecordingFs<'a> {
     pub fn read_files(&self) -> BTreeSet<String> {
         self.read.lock().map(|r| r.clone()).unwrap_or_default()
     }
+
+    /// Every path the build's outcome depends on: the files read, the
+    /// paths asked about (`is_dir`, `is_file`, `real_path`, failed reads)
+    /// and the directories listed. A build through this tree gives the
+    /// same result on any tree where none of these paths changed (a file's
+    /// bytes, a path's existence or kind, a directory's entries).
+    pub fn inputs(&self) -> BTreeSet<String> {
+        let mut all = self.read_files();
+        if let Ok(probed) = self.probed.lock() {
+            all.extend(probed.iter().cloned());
+        }
+        all
+    }
+
+    fn probe(&self, path: &str) {
+        if let Ok(mut probed) = self.probed.lock() {
+            probed.insert(path.to_string());
+        }
+    }
 }
 
 impl FileSystem for RecordingFs<'_> {
     fn read(&self, path: &str) -> std::io::Result<Vec<u8>> {
-        let bytes = self.inner.read(path)?;
-        if let Ok(mut read) = self.read.lock() {
-            read.insert(path.to_string());
+        match self.inner.read(path) {
+            Ok(bytes) => {
+                if let Ok(mut read) = self.read.lock() {
+                    read.insert(path.to_string());
+                }
+                Ok(bytes)
+            }
+            Err(e) => {
+                self.probe(path);
+                Err(e)
+            }
         }
-        Ok(bytes)
     }
     fn is_dir(&self, path: &str) -> bool {
+        self.probe(path);
         self.inner.is_dir(path)
     }
     fn is_file(&self, path: &str) -> bool {
+        self.probe(path);
         self.inner.is_file(path)
     }
     fn list_dir(&self, path: &str) -> std::io::Result<Vec<String>> {
+        self.probe(path);
         self.inner.list_dir(path)
     }
     fn real_path(&self, path: &str) -> std::io::Result<String> {
+        self.probe(path);
         self.inner.real_path(path)
     }
 }
@@ -246,5 +278,28 @@ mod tests {
         assert!(is_within("/a", "/a/b") && !is_within("/a", "/ab"));
         assert_eq!(relative("/a/top", "/a/base/x.yaml"), "../base/x.yaml");
         assert_eq!(relative("/a/top", "/a/top/x.yaml"), "x.yaml");
+    }
+
+    #[test]
+    fn recorded_inputs_hold_reads_probes_listings_and_missing_files() {
+        let mut mem = MemFs::default();
+        mem.add("/app/kustomization.yaml", "resources: []\n");
+        let fs = RecordingFs::new(&mem);
+        assert!(fs.read("/app/kustomization.yaml").is_ok());
+        assert!(!fs.is_file("/app/kustomization.yml"));
+        assert!(fs.read("/app/missing.yaml").is_err());
+        assert!(fs.list_dir("/app").is_ok());
+        let read: Vec<String> = fs.read_files().into_iter().collect();
+        assert_eq!(read, ["/app/kustomization.yaml"]);
+        let inputs: Vec<String> = fs.inputs().into_iter().collect();
+        assert_eq!(
+            inputs,
+            [
+                "/app",
+                "/app/kustomization.yaml",
+                "/app/kustomization.yml",
+                "/app/missing.yaml"
+            ]
+        );
     }
 }

@@ -4,8 +4,12 @@
 //! health assessment, image update automation, and the cluster back-ends
 //! (kube-rs, and an embedded one for local runs and tests).
 //!
-//! Depends on `fleet-model` (ids, Flux objects, conditions) and talks to
-//! clusters through kube-rs.
+//! Depends on `fleet-model` (ids, Flux objects, conditions) and
+//! `fleet-kustomize` (rendering); reads Git revisions with gix
+//! ([`git_tree`]) and talks to clusters through kube-rs.
+//!
+//! [`plan`] is `fleet plan`: a repository rendered at two revisions and
+//! compared per cluster, per Flux Kustomization, per object, offline.
 //!
 //! Pieces so far:
 //! - [`apply::apply_staged`]: kustomize-controller's staged server-side
@@ -36,7 +40,9 @@
 pub mod apply;
 pub mod changeset;
 pub mod drift;
+pub mod git_tree;
 pub mod health;
 pub mod inventory;
 pub mod order;
+pub mod plan;
 pub mod prune;

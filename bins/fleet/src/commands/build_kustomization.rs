@@ -97,6 +97,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         strict_substitution: args.strict,
         substitute_sources: sources.data,
         decryption_keys: keys,
+        keep_encrypted: false,
     };
     let mut set = if args.recursive {
         let root = source_root(&dir, ks.spec.path())?;

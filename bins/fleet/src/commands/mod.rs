@@ -7,6 +7,7 @@ pub mod cluster_status;
 pub mod envsubst;
 pub mod image;
 pub mod objects;
+pub mod plan;
 pub mod validate;
 
 /// `-o text|json` of the commands that print reports.

@@ -40,8 +40,10 @@ pub mod decrypt;
 mod repo;
 mod tree;
 
-pub use repo::{RenderFailure, RenderedKustomization, RepoRender, render_repo};
-pub use tree::{Skipped, Tree, TreeNode, build_tree, is_flux_kustomization};
+pub use repo::{RenderFailure, RenderedKustomization, RepoRender, render_repo, render_repo_with};
+pub use tree::{
+    BuildOne, Skipped, Tree, TreeNode, build_tree, build_tree_with, is_flux_kustomization,
+};
 
 use crate::build::{BuildOptions, LoadRestrictor, build};
 use crate::fs::{self, FileSystem};
@@ -116,6 +118,10 @@ pub struct FluxBuildOptions {
     /// [`crate::sops::KeyRing::from_secret_data`]); `None` when it was not
     /// found, which fails the build only if an encrypted file is met.
     pub decryption_keys: Option<std::sync::Arc<crate::sops::KeyRing>>,
+    /// Build without decrypting, as a preview that masks Secret values
+    /// does (`flux build` without keys): SOPS-encrypted files and Secrets
+    /// pass through as they are, `decryption_keys` unused.
+    pub keep_encrypted: bool,
 }
 
 /// `namespace/name` of a Kustomization, as errors and trees name it.
@@ -167,6 +173,7 @@ pub fn build_kustomization_dir(
     };
     let keys = opts.decryption_keys.as_deref();
     let mut set = match &ks.spec.decryption {
+        _ if opts.keep_encrypted => build(&overlay, &dir, &build_opts)?,
         Some(decryption) => {
             let secret = decryption.secret_ref.as_ref().map(|r| {
                 format!(
@@ -189,7 +196,8 @@ pub fn build_kustomization_dir(
         None => build(&overlay, &dir, &build_opts)?,
     };
     if let Some(obj) = set.resources.iter().find(|r| {
-        r.get("kind").and_then(Value::as_str) == Some("Secret")
+        !opts.keep_encrypted
+            && r.get("kind").and_then(Value::as_str) == Some("Secret")
             && crate::sops::is_encrypted(r)
             && !decrypt::is_decryption_disabled(r)
     }) {

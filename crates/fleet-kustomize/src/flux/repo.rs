@@ -10,7 +10,9 @@ use std::collections::HashSet;
 use fleet_model::flux::kustomization::{Kustomization, SourceKind};
 use fleet_model::{Manifest, Source, Value};
 
-use super::{FluxBuildError, FluxBuildOptions, RepoObject, build_tree, is_flux_kustomization};
+use super::is_flux_kustomization;
+use super::tree::{BuildOne, build_tree_with};
+use super::{FluxBuildError, FluxBuildOptions, RepoObject, build_kustomization};
 use super::{kustomization_id, substitute_sources, tree::Tree};
 use crate::ResourceSet;
 use crate::fs::FileSystem;
@@ -28,6 +30,8 @@ pub struct RenderedKustomization {
     pub parents: Vec<String>,
     /// Where the outermost of them is defined.
     pub origin: Source,
+    /// The Kustomization as it was built (rendered by its parents).
+    pub kustomization: Kustomization,
     /// What it applies.
     pub set: ResourceSet,
 }
@@ -88,6 +92,19 @@ pub fn render_repo(
     source: &str,
     opts: &FluxBuildOptions,
 ) -> RepoRender {
+    render_repo_with(objects, source, opts, &|ks, opts| {
+        build_kustomization(fs, root, ks, opts)
+    })
+}
+
+/// [`render_repo`] with each Kustomization built by `build` (say, one
+/// that records what each build read, or reuses an earlier build).
+pub fn render_repo_with(
+    objects: &[RepoObject],
+    source: &str,
+    opts: &FluxBuildOptions,
+    build: &BuildOne<'_>,
+) -> RepoRender {
     let mut out = RepoRender::default();
     let mut roots: Vec<Root> = Vec::new();
     // (id, path) of every Kustomization rendered by another one.
@@ -134,7 +151,7 @@ pub fn render_repo(
         for (name, data) in substitute_sources(objects, &namespace).data {
             root_opts.substitute_sources.entry(name).or_insert(data);
         }
-        let result = build_tree(fs, root, &ks, &root_opts);
+        let result = build_tree_with(&ks, &root_opts, build);
         if let Ok(tree) = &result {
             for node in tree.nodes.iter().filter(|n| !n.parents.is_empty()) {
                 rendered_by_parent.insert((node.id.clone(), node.path.clone()));
@@ -162,6 +179,7 @@ pub fn render_repo(
                             path: node.path,
                             parents: node.parents,
                             origin: root.origin.clone(),
+                            kustomization: node.kustomization,
                             set: node.set,
                         });
                     }

@@ -21,9 +21,17 @@ pub struct TreeNode {
     pub path: String,
     /// The chain of Kustomizations that led here, outermost first.
     pub parents: Vec<String>,
+    /// The Kustomization as it was built (rendered by its parent).
+    pub kustomization: Kustomization,
     /// What it applies.
     pub set: ResourceSet,
 }
+
+/// Builds one Flux Kustomization for [`build_tree_with`] and
+/// [`super::render_repo_with`]: [`build_kustomization`] over a source tree,
+/// or a caller's variant of it (one that records or reuses builds).
+pub type BuildOne<'a> =
+    dyn Fn(&Kustomization, &FluxBuildOptions) -> Result<ResourceSet, FluxBuildError> + 'a;
 
 /// A Kustomization found in a build and not followed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,12 +61,23 @@ pub fn build_tree(
     ks: &Kustomization,
     opts: &FluxBuildOptions,
 ) -> Result<Tree, FluxBuildError> {
+    build_tree_with(ks, opts, &|ks, opts| {
+        build_kustomization(fs, root, ks, opts)
+    })
+}
+
+/// [`build_tree`] with each Kustomization built by `build`.
+pub fn build_tree_with(
+    ks: &Kustomization,
+    opts: &FluxBuildOptions,
+    build: &BuildOne<'_>,
+) -> Result<Tree, FluxBuildError> {
     let mut tree = Tree::default();
     let source = resolved_source(ks);
     let mut stack = vec![(ks.clone(), Vec::new())];
     let mut seen = vec![kustomization_id(ks)];
     while let Some((current, parents)) = stack.pop() {
-        let set = build_kustomization(fs, root, &current, opts)?;
+        let set = build(&current, opts)?;
         let me = kustomization_id(&current);
         let mut children = Vec::new();
         for obj in &set.resources {
@@ -99,6 +118,7 @@ pub fn build_tree(
             id: me,
             path: current.spec.path().to_string(),
             parents,
+            kustomization: current,
             set,
         });
     }
