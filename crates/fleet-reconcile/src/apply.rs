@@ -335,23 +335,9 @@ pub async fn apply_staged(
         }
         upfront.push((i, Some((resource, caps))));
     }
-    let checks = check_all(client, &desired, upfront, options).await;
     let mut results: HashMap<usize, Checked> = HashMap::new();
-    let mut failures = Vec::new();
-    for (i, outcome) in checks {
-        match outcome {
-            Ok(checked) => {
-                results.insert(i, checked);
-            }
-            Err(message) => failures.push(message),
-        }
-    }
-    if !failures.is_empty() {
-        return Err(ApplyError::DryRun {
-            failures,
-            partial: false,
-        });
-    }
+    let checks = check_all(client, &desired, upfront, options).await;
+    record(checks, &mut results, false)?;
 
     let mut changes = ChangeSet::default();
     let mut applied_any = false;
@@ -370,21 +356,8 @@ pub async fn apply_staged(
                 pending.push((i, resolver.resolve(&desired[i].id).await));
             }
         }
-        let mut failures = Vec::new();
-        for (i, outcome) in check_all(client, &desired, pending, options).await {
-            match outcome {
-                Ok(checked) => {
-                    results.insert(i, checked);
-                }
-                Err(message) => failures.push(message),
-            }
-        }
-        if !failures.is_empty() {
-            return Err(ApplyError::DryRun {
-                failures,
-                partial: applied_any,
-            });
-        }
+        let checks = check_all(client, &desired, pending, options).await;
+        record(checks, &mut results, applied_any)?;
         // Objects of one kind go to the server together (up to
         // `concurrency` at once); kinds go in order, so what Flux orders
         // first (a ServiceAccount before the Deployment that uses it) and
@@ -461,6 +434,29 @@ fn with_namespace(id: &ObjectId, scope: Option<Scope>) -> ObjectId {
         id.namespace = Some("default".to_string());
     }
     id
+}
+
+/// Keeps the checks that passed; every failure, in apply order, is the error.
+fn record(
+    mut checks: Vec<(usize, Result<Checked, String>)>,
+    results: &mut HashMap<usize, Checked>,
+    partial: bool,
+) -> Result<(), ApplyError> {
+    checks.sort_by_key(|(i, _)| *i);
+    let mut failures = Vec::new();
+    for (i, outcome) in checks {
+        match outcome {
+            Ok(checked) => {
+                results.insert(i, checked);
+            }
+            Err(message) => failures.push(message),
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(ApplyError::DryRun { failures, partial })
+    }
 }
 
 /// Dry-runs `which` concurrently; each result is the check or the failure message.
