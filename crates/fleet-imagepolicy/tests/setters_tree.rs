@@ -118,3 +118,64 @@ fn update_paths_stay_inside_the_tree_and_dry_runs_write_nothing() {
     );
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// Issue 18: a `*.yaml` link to /dev/zero was read until memory ran out and
+/// a `*.yaml` FIFO blocked forever. Only regular files inside the tree are
+/// read; the rest is reported as skipped and the real files still update.
+#[test]
+fn files_that_are_not_regular_files_inside_the_tree_are_skipped_and_named() {
+    use std::os::unix::fs::symlink;
+    let dir = scratch("special");
+    let outside = scratch("special-outside");
+    fs::write(dir.join("apps/pods.yaml"), GOOD).unwrap_or_else(|e| panic!("{e}"));
+    fs::write(outside.join("secret.yaml"), GOOD).unwrap_or_else(|e| panic!("{e}"));
+    symlink("/dev/zero", dir.join("apps/zero.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    symlink(outside.join("secret.yaml"), dir.join("apps/escape.yaml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    symlink(
+        dir.join("apps/nowhere.yaml"),
+        dir.join("apps/dangling.yaml"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let fifo = dir.join("apps/pipe.yaml");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+
+    let (tx, rx) = std::sync::mpsc::channel();
+    let root = dir.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(
+            update_tree(&root, None, &policies(), Options::default(), false)
+                .map_err(|e| e.to_string()),
+        );
+    });
+    let result = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .unwrap_or_else(|_| panic!("update_tree hung"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let skipped: Vec<(String, String)> = result
+        .skipped
+        .iter()
+        .map(|(p, r)| (p.display().to_string(), r.clone()))
+        .collect();
+    let names: Vec<&str> = skipped.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        names,
+        ["apps/escape.yaml", "apps/pipe.yaml", "apps/zero.yaml"],
+        "{skipped:?}"
+    );
+    assert!(skipped[0].1.contains("outside the tree"), "{skipped:?}");
+    assert_eq!(skipped[1].1, "not a regular file");
+    assert!(
+        skipped[2].1.contains("outside the tree"),
+        "/dev/zero is outside too: {skipped:?}"
+    );
+    assert_eq!(result.files.len(), 1, "the regular file still updates");
+    assert_eq!(
+        fs::read_to_string(outside.join("secret.yaml")).unwrap_or_default(),
+        GOOD,
+        "untouched"
+    );
+    let _ = fs::remove_dir_all(&dir);
+    let _ = fs::remove_dir_all(&outside);
+}

@@ -457,6 +457,9 @@ fn update(args: &UpdateArgs) -> Result<ExitCode> {
             }
         }
     }
+    for (path, reason) in &result.skipped {
+        eprintln!("skipped {}: {reason}", path.display());
+    }
     let verb = if args.dry_run {
         "would change"
     } else {

@@ -46,7 +46,13 @@ pub struct TreeUpdate {
     pub files: Vec<FileChange>,
     /// How many files were considered (right name, containing a marker).
     pub screened: usize,
+    /// Entries with a manifest's name that were not read, and why (not a
+    /// regular file, a link leaving the tree, larger than [`MAX_FILE_SIZE`]).
+    pub skipped: Vec<(PathBuf, String)>,
 }
+
+/// The largest file setters read (16 MiB); larger ones are skipped.
+pub const MAX_FILE_SIZE: u64 = 16 * 1024 * 1024;
 
 impl TreeUpdate {
     /// Every change with its file and object, in order.
@@ -131,14 +137,16 @@ pub fn update_tree(
     candidates.sort();
     let mut update = TreeUpdate::default();
     let mut pending = Vec::new();
+    let real_root = fs::canonicalize(root).map_err(io_error(root))?;
     for path in candidates {
-        let text = match fs::read_to_string(&path) {
-            Ok(t) => t,
-            // A dangling symlink is skipped, as Flux's reader skips it.
-            Err(_) if fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) => {
+        let text = match read_regular(&path, &real_root) {
+            Ok(Some(t)) => t,
+            Ok(None) => continue,
+            Err(Skip(reason)) => {
+                let relative = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+                update.skipped.push((relative, reason));
                 continue;
             }
-            Err(e) => return Err(io_error(&path)(e)),
         };
         if !text.contains(MARKER_KEY) {
             continue;
@@ -164,6 +172,52 @@ pub fn update_tree(
         write_all(&pending)?;
     }
     Ok(update)
+}
+
+/// Why a candidate file was not read.
+struct Skip(String);
+
+/// Reads a regular file inside the tree, at most [`MAX_FILE_SIZE`] bytes:
+/// FIFOs, devices and sockets are never opened (a FIFO would block), and a
+/// link must resolve to a regular file inside `real_root`. `Ok(None)`: a
+/// dangling link, skipped silently as Flux's reader skips it.
+fn read_regular(path: &Path, real_root: &Path) -> Result<Option<String>, Skip> {
+    use std::io::Read;
+    let link = fs::symlink_metadata(path).map_err(|e| Skip(e.to_string()))?;
+    let meta = if link.file_type().is_symlink() {
+        let Ok(target) = fs::canonicalize(path) else {
+            return Ok(None);
+        };
+        if !target.starts_with(real_root) {
+            return Err(Skip(format!(
+                "a link to {}, outside the tree",
+                target.display()
+            )));
+        }
+        fs::metadata(&target).map_err(|e| Skip(e.to_string()))?
+    } else {
+        link
+    };
+    if !meta.is_file() {
+        return Err(Skip("not a regular file".to_string()));
+    }
+    if meta.len() > MAX_FILE_SIZE {
+        return Err(Skip(format!(
+            "{} bytes, more than the {MAX_FILE_SIZE}-byte limit",
+            meta.len()
+        )));
+    }
+    let file = fs::File::open(path).map_err(|e| Skip(e.to_string()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Skip(e.to_string()))?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(Skip(format!("more than the {MAX_FILE_SIZE}-byte limit")));
+    }
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| Skip("not UTF-8 text".to_string()))
 }
 
 /// Files under `dir` whose names setters look at; `.git` is skipped and
