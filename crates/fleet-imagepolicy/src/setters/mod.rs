@@ -21,7 +21,9 @@
 mod line;
 mod tree;
 
-pub use tree::{FileChange, ObjectChanges, ObjectRef, TreeError, TreeUpdate, update_tree};
+pub use tree::{
+    FileChange, MAX_FILE_SIZE, ObjectChanges, ObjectRef, TreeError, TreeUpdate, update_tree,
+};
 
 use fleet_model::flux::image::ImageRef;
 use line::{Content, Style};

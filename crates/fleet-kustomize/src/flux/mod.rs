@@ -42,7 +42,8 @@ mod tree;
 
 pub use repo::{RenderFailure, RenderedKustomization, RepoRender, render_repo, render_repo_with};
 pub use tree::{
-    BuildOne, Skipped, Tree, TreeNode, build_tree, build_tree_with, is_flux_kustomization,
+    BuildOne, MAX_DEPTH, MAX_KUSTOMIZATIONS, Skipped, Tree, TreeNode, build_tree, build_tree_with,
+    is_flux_kustomization,
 };
 
 use crate::build::{BuildOptions, LoadRestrictor, build};
@@ -65,6 +66,23 @@ pub const OWNER_NAMESPACE_LABEL: &str = "kustomize.toolkit.fluxcd.io/namespace";
 /// Why a Flux Kustomization could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum FluxBuildError {
+    /// Kustomizations rendering Kustomizations nest deeper than
+    /// [`MAX_DEPTH`] (each level rendering a new one, for ever).
+    #[error(
+        "Kustomizations nest more than {} levels deep: {}; each renders the next, so the chain would not end",
+        tree::MAX_DEPTH,
+        .0.join(" > ")
+    )]
+    TooDeep(Vec<String>),
+    /// One build renders more than [`MAX_KUSTOMIZATIONS`] Kustomizations.
+    #[error(
+        "more than {max} Kustomizations rendered from Kustomization {root}; stopping",
+        max = tree::MAX_KUSTOMIZATIONS
+    )]
+    TooMany {
+        /// `namespace/name` of the Kustomization the tree started from.
+        root: String,
+    },
     /// `spec.path` is not a directory of the source.
     #[error(
         "Kustomization {ks}: spec.path '{path}' is not a directory in the source; fix spec.path"

@@ -12,6 +12,11 @@ use crate::ResourceSet;
 use crate::fs::FileSystem;
 use crate::resource::describe_object;
 
+/// How long a chain of Kustomizations rendering Kustomizations may be.
+pub const MAX_DEPTH: usize = 32;
+/// How many Kustomizations one tree may build.
+pub const MAX_KUSTOMIZATIONS: usize = 20_000;
+
 /// One Kustomization's output in a [`build_tree`].
 #[derive(Debug, Clone)]
 pub struct TreeNode {
@@ -75,10 +80,20 @@ pub fn build_tree_with(
     let mut tree = Tree::default();
     let source = resolved_source(ks);
     let mut stack = vec![(ks.clone(), Vec::new())];
-    let mut seen = vec![kustomization_id(ks)];
+    let mut seen = std::collections::HashSet::from([kustomization_id(ks)]);
     while let Some((current, parents)) = stack.pop() {
-        let set = build(&current, opts)?;
         let me = kustomization_id(&current);
+        if parents.len() >= MAX_DEPTH {
+            let mut chain: Vec<String> = parents;
+            chain.push(me);
+            return Err(FluxBuildError::TooDeep(chain));
+        }
+        if tree.nodes.len() >= MAX_KUSTOMIZATIONS {
+            return Err(FluxBuildError::TooMany {
+                root: kustomization_id(ks),
+            });
+        }
+        let set = build(&current, opts)?;
         let mut children = Vec::new();
         for obj in &set.resources {
             if !is_flux_kustomization(obj) {
@@ -98,14 +113,13 @@ pub fn build_tree_with(
                     id: child_id,
                     reason: "uses another source".into(),
                 });
-            } else if seen.contains(&child_id) {
+            } else if seen.insert(child_id.clone()) {
+                children.push(child);
+            } else {
                 tree.skipped.push(Skipped {
                     id: child_id,
                     reason: "already built".into(),
                 });
-            } else {
-                seen.push(child_id);
-                children.push(child);
             }
         }
         let mut chain = parents.clone();
@@ -141,4 +155,71 @@ pub fn is_flux_kustomization(obj: &Value) -> bool {
         .and_then(Value::as_str)
         .is_some_and(|v| v.starts_with("kustomize.toolkit.fluxcd.io/"))
         && obj.get("kind").and_then(Value::as_str) == Some("Kustomization")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ks(name: &str) -> Value {
+        let text = format!(
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: {name}\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"
+        );
+        fleet_model::yaml::parse_one(&text).unwrap_or_default()
+    }
+
+    fn typed(value: Value) -> Kustomization {
+        Manifest::new(value, None)
+            .ok()
+            .and_then(|m| m.to_typed().ok())
+            .unwrap_or_else(|| panic!("test Kustomization does not parse"))
+    }
+
+    /// Issue 18: a Kustomization whose output holds a new Kustomization at
+    /// every level grew until memory ran out.
+    #[test]
+    fn a_chain_that_never_ends_is_an_error_naming_it() {
+        let build = |k: &Kustomization, _: &FluxBuildOptions| {
+            let name = k.metadata.name.clone().unwrap_or_default();
+            Ok(ResourceSet {
+                resources: vec![ks(&format!("{name}-x"))],
+            })
+        };
+        let result = build_tree_with(&typed(ks("a")), &FluxBuildOptions::default(), &build);
+        let Err(error @ FluxBuildError::TooDeep(_)) = result else {
+            panic!("expected TooDeep, got {result:?}");
+        };
+        let text = error.to_string();
+        assert!(
+            text.starts_with(
+                "Kustomizations nest more than 32 levels deep: flux-system/a > flux-system/a-x > "
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("flux-system/a{}", "-x".repeat(MAX_DEPTH))),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_tree_too_wide_is_an_error() {
+        let build = |k: &Kustomization, _: &FluxBuildOptions| {
+            let name = k.metadata.name.clone().unwrap_or_default();
+            let children = if name == "w" {
+                MAX_KUSTOMIZATIONS + 1
+            } else {
+                0
+            };
+            Ok(ResourceSet {
+                resources: (0..children).map(|i| ks(&format!("{name}-{i}"))).collect(),
+            })
+        };
+        let result = build_tree_with(&typed(ks("w")), &FluxBuildOptions::default(), &build);
+        assert!(
+            matches!(result, Err(FluxBuildError::TooMany { .. })),
+            "{:?}",
+            result.map(|t| t.nodes.len())
+        );
+    }
 }
