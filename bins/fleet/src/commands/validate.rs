@@ -5,12 +5,10 @@ use anyhow::{Context, Result};
 use fleet_capi::autoscaler::{Finding, Severity};
 use fleet_kustomize::BuildOptions;
 use fleet_kustomize::flux::decrypt::DecryptError;
-use fleet_kustomize::flux::{
-    FluxBuildError, FluxBuildOptions, RepoObject, is_flux_kustomization, render_repo,
-};
+use fleet_kustomize::flux::{FluxBuildError, FluxBuildOptions, RepoObject, render_repo};
 use fleet_kustomize::fs::{DiskFs, RecordingFs};
 use fleet_kustomize::postbuild::holds_placeholder;
-use fleet_model::{Manifest, TypedObject, Value};
+use fleet_model::{Manifest, TypedObject};
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -114,28 +112,17 @@ fn manifests(args: &Args, path: &Path, reports: &mut Vec<Report>) -> Result<(Che
     Ok((out, rendered))
 }
 
-/// Where the source's paths start: of `dir` and its ancestors up to the
-/// Git work tree's top, the nearest one under which the most of the
-/// Kustomizations' `spec.path`s exist (so validating a subdirectory of a
-/// repository still resolves `./clusters/...` from the repository's top).
+/// Where the source's `spec.path`s start, looked for from `dir` up to the
+/// Git work tree's top (the first ancestor holding `.git`).
 fn source_root(dir: &Path, objects: &[RepoObject]) -> PathBuf {
-    let paths: Vec<&str> = objects
-        .iter()
-        .filter(|o| is_flux_kustomization(&o.value))
-        .filter_map(|o| o.value.pointer(&["spec", "path"]).and_then(Value::as_str))
-        .filter(|p| !p.contains("${"))
-        .collect();
-    let mut best = (0, dir.to_path_buf());
-    for candidate in dir.ancestors() {
-        let resolved = paths.iter().filter(|p| candidate.join(p).is_dir()).count();
-        if resolved > best.0 {
-            best = (resolved, candidate.to_path_buf());
-        }
-        if candidate.join(".git").exists() {
-            break;
-        }
-    }
-    best.1
+    let top = dir.ancestors().find(|a| a.join(".git").exists());
+    let top = top.map(|t| t.to_string_lossy().into_owned());
+    PathBuf::from(fleet_kustomize::flux::source_root(
+        &DiskFs,
+        top.as_deref(),
+        &dir.to_string_lossy(),
+        objects,
+    ))
 }
 
 /// Renders the Flux Kustomizations of the tree at `path` into `out`;

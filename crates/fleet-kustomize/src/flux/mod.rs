@@ -599,6 +599,42 @@ pub struct RepoObject {
     pub value: Value,
 }
 
+/// Where a repository's `spec.path`s start: of `dir` and its ancestors up
+/// to `top` (the Git work tree's top; the filesystem's root when `None`),
+/// the nearest one under which the most of the Flux Kustomizations'
+/// `spec.path`s in `objects` exist. A fleet in a subdirectory of a
+/// repository resolves `./clusters/...` from wherever those paths are.
+pub fn source_root(
+    fs: &dyn FileSystem,
+    top: Option<&str>,
+    dir: &str,
+    objects: &[RepoObject],
+) -> String {
+    let paths: Vec<&str> = objects
+        .iter()
+        .filter(|o| is_flux_kustomization(&o.value))
+        .filter_map(|o| o.value.pointer(&["spec", "path"]).and_then(Value::as_str))
+        .filter(|p| !p.contains("${"))
+        .collect();
+    let mut best = (0, dir.to_string());
+    let mut candidate = dir.to_string();
+    loop {
+        let resolved = paths
+            .iter()
+            .filter(|p| fs.is_dir(&fs::join(&candidate, p)))
+            .count();
+        if resolved > best.0 {
+            best = (resolved, candidate.clone());
+        }
+        let parent = fs::parent(&candidate);
+        if Some(candidate.as_str()) == top || parent == candidate || candidate == "/" {
+            break;
+        }
+        candidate = parent;
+    }
+    best.1
+}
+
 /// The objects (mappings) in one YAML file's text; nothing when it is not
 /// YAML.
 pub fn objects_in_file(file: &str, text: &str) -> Vec<RepoObject> {

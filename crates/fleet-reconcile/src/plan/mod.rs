@@ -410,9 +410,9 @@ pub fn plan_counting_builds(opts: &PlanOptions) -> Result<(Plan, Builds), PlanEr
     };
     let (base_objects, head_objects) = (flat(&base_objects), flat(&head_objects));
     let root = if head_objects.is_empty() {
-        render::source_root(base.fs(), &top, &dir_str, &base_objects)
+        fleet_kustomize::flux::source_root(base.fs(), Some(&top), &dir_str, &base_objects)
     } else {
-        render::source_root(head.fs(), &top, &dir_str, &head_objects)
+        fleet_kustomize::flux::source_root(head.fs(), Some(&top), &dir_str, &head_objects)
     };
     let (base_render, records) = render_revision(&RenderRequest {
         tree: &base_tree,

@@ -8,11 +8,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use fleet_kustomize::ResourceSet;
 use fleet_kustomize::flux::{
-    FluxBuildError, FluxBuildOptions, RepoObject, build_kustomization, is_flux_kustomization,
-    objects_in_file, render_repo_with,
+    FluxBuildError, FluxBuildOptions, RepoObject, build_kustomization, objects_in_file,
+    render_repo_with,
 };
-use fleet_kustomize::fs::{FileSystem, RecordingFs, join, relative};
-use fleet_model::Value;
+use fleet_kustomize::fs::{FileSystem, RecordingFs, relative};
 use fleet_model::flux::kustomization::Kustomization;
 
 /// The cluster that Kustomizations defined outside `clusters/<name>/` (and
@@ -116,35 +115,6 @@ fn inputs_unchanged(
                 && (!base.is_dir(path) || base.list_dir(path).ok() == head.list_dir(path).ok())
         })
     })
-}
-
-/// Where the source's `spec.path`s start: of `dir` and its ancestors up to
-/// the repository's top, the nearest one under which the most of the
-/// Kustomizations' paths exist (so a fleet in a subdirectory of a
-/// repository resolves `./clusters/...` from that subdirectory).
-pub fn source_root(fs: &dyn FileSystem, top: &str, dir: &str, objects: &[RepoObject]) -> String {
-    let paths: Vec<&str> = objects
-        .iter()
-        .filter(|o| is_flux_kustomization(&o.value))
-        .filter_map(|o| o.value.pointer(&["spec", "path"]).and_then(Value::as_str))
-        .filter(|p| !p.contains("${"))
-        .collect();
-    let mut best = (0, dir.to_string());
-    let mut candidate = dir.to_string();
-    loop {
-        let resolved = paths
-            .iter()
-            .filter(|p| fs.is_dir(&join(&candidate, p)))
-            .count();
-        if resolved > best.0 {
-            best = (resolved, candidate.clone());
-        }
-        if candidate == top || candidate == "/" {
-            break;
-        }
-        candidate = fleet_kustomize::fs::parent(&candidate);
-    }
-    best.1
 }
 
 /// The objects of a revision's YAML files, reusing `earlier` (objects by
