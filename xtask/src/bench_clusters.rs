@@ -29,34 +29,35 @@ pub(crate) fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `fleet cluster new NAME` in the fleet at `repo`, from the example's
+/// Docker template, applying `overlay` to the new cluster.
+pub(crate) fn cluster_new(fleet: &str, repo: &Path, name: &str, overlay: &str) -> Result<()> {
+    let out = Command::new(fleet)
+        .args(["cluster", "new", name, "--repo"])
+        .arg(repo)
+        .args([
+            "--template",
+            "cluster-templates/docker",
+            "--overlay",
+            overlay,
+        ])
+        .args(["--set", "KUBERNETES_VERSION=v1.31.2"])
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "fleet cluster new {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
 /// The example fleet with `clusters` scaffolded workload clusters.
 fn fleet_repo(root: &Path, fleet: &str, dir: &Path, clusters: usize) -> Result<()> {
     let _ = std::fs::remove_dir_all(dir);
     copy_tree(&root.join("examples/fleet"), dir)?;
-    let repo = dir.to_string_lossy();
     for i in 0..clusters {
-        let name = format!("edge-{i}");
-        let out = Command::new(fleet)
-            .args([
-                "cluster",
-                "new",
-                &name,
-                "--repo",
-                &repo,
-                "--template",
-                "cluster-templates/docker",
-                "--overlay",
-                "infrastructure/staging",
-                "--set",
-                "KUBERNETES_VERSION=v1.31.2",
-            ])
-            .output()?;
-        if !out.status.success() {
-            bail!(
-                "fleet cluster new {name}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        cluster_new(fleet, dir, &format!("edge-{i}"), "infrastructure/staging")?;
     }
     Ok(())
 }

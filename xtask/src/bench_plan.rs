@@ -53,33 +53,12 @@ fn overlay(name: &str) -> String {
 fn fleet_repo(root: &Path, fleet: &str, dir: &Path, clusters: usize) -> Result<()> {
     let _ = std::fs::remove_dir_all(dir);
     crate::bench_clusters::copy_tree(&root.join("examples/fleet"), dir)?;
-    let repo = dir.to_string_lossy();
     for i in 0..clusters {
         let name = format!("edge-{i}");
         let overlay_dir = dir.join("infrastructure").join(&name);
         std::fs::create_dir_all(&overlay_dir)?;
         std::fs::write(overlay_dir.join("kustomization.yaml"), overlay(&name))?;
-        let out = Command::new(fleet)
-            .args([
-                "cluster",
-                "new",
-                &name,
-                "--repo",
-                &repo,
-                "--template",
-                "cluster-templates/docker",
-                "--overlay",
-                &format!("infrastructure/{name}"),
-                "--set",
-                "KUBERNETES_VERSION=v1.31.2",
-            ])
-            .output()?;
-        if !out.status.success() {
-            bail!(
-                "fleet cluster new {name}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        crate::bench_clusters::cluster_new(fleet, dir, &name, &format!("infrastructure/{name}"))?;
     }
     git(dir, &["init", "-q", "-b", "main"])?;
     git(dir, &["add", "-A"])?;
