@@ -24,13 +24,17 @@ pub fn stale_crd_files(dir: &Path, generated: &[(String, String)]) -> Result<Vec
     Ok(stale)
 }
 
-/// Where cargo puts a release build of this workspace: `$CARGO_TARGET_DIR`
-/// (relative to the workspace root when relative) or `target/`, then
-/// `release/`.
-pub fn release_dir(root: &Path) -> std::path::PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
+/// Cargo's target directory for this workspace: `$CARGO_TARGET_DIR`
+/// (relative to the workspace root when relative), else `target/`.
+pub fn target_dir(root: &Path) -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
         .map(|t| if t.is_absolute() { t } else { root.join(t) })
-        .unwrap_or_else(|| root.join("target"));
-    target.join("release")
+        .unwrap_or_else(|| root.join("target"))
+}
+
+/// Where cargo puts a release build of this workspace: [`target_dir`], then
+/// `release/`.
+pub fn release_dir(root: &Path) -> std::path::PathBuf {
+    target_dir(root).join("release")
 }

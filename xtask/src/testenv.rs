@@ -16,11 +16,9 @@ fn module_dir(root: &Path) -> PathBuf {
 /// Where the binary goes: `$CARGO_TARGET_DIR` (or `target/`), then `testenv/`.
 /// The test harness (`fleet-testenv` crate) looks there.
 pub fn binary_path(root: &Path) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|t| if t.is_absolute() { t } else { root.join(t) })
-        .unwrap_or_else(|| root.join("target"));
-    target.join("testenv").join("fleet-testenv")
+    xtask::target_dir(root)
+        .join("testenv")
+        .join("fleet-testenv")
 }
 
 /// The version the Go module requires of `module` (`require` lines of go.mod).

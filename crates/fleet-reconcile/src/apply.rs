@@ -147,6 +147,13 @@ impl Resolver {
         }
     }
 
+    /// The scope of a kind already resolved.
+    fn known_scope(&self, id: &ObjectId) -> Option<Scope> {
+        self.known
+            .get(&(id.group.clone(), id.version.clone(), id.kind.clone()))
+            .and_then(|f| f.as_ref().map(|(_, caps)| caps.scope.clone()))
+    }
+
     pub(crate) async fn resolve(
         &mut self,
         id: &ObjectId,
@@ -417,14 +424,6 @@ pub async fn apply_staged(
         }
     }
     Ok(changes)
-}
-
-impl Resolver {
-    fn known_scope(&self, id: &ObjectId) -> Option<Scope> {
-        self.known
-            .get(&(id.group.clone(), id.version.clone(), id.kind.clone()))
-            .and_then(|f| f.as_ref().map(|(_, caps)| caps.scope.clone()))
-    }
 }
 
 /// The id as applied: a namespaced object without a namespace lands in `default`.
