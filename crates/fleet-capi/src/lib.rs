@@ -22,6 +22,8 @@ pub mod autoscaler;
 pub mod client_cache;
 pub mod kubeconfig;
 pub mod lint;
+#[cfg(feature = "kube-client")]
+pub mod management;
 pub mod mhc;
 pub mod scaffold;
 pub mod summary;

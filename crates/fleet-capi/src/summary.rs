@@ -240,6 +240,30 @@ pub fn summarize_objects(objects: &[Value]) -> Vec<ClusterSummary> {
         .collect()
 }
 
+/// The objects in a YAML or JSON text, `kind: List` documents (as
+/// `kubectl get -o yaml` writes them) unpacked into their items.
+///
+/// ```
+/// let text = "apiVersion: v1\nkind: List\nitems:\n- kind: Cluster\n  metadata: {name: a}\n- kind: Machine\n  metadata: {name: b}\n";
+/// let objects = fleet_capi::summary::objects_in_text(text).unwrap();
+/// assert_eq!(objects.len(), 2);
+/// ```
+pub fn objects_in_text(text: &str) -> Result<Vec<Value>, fleet_model::yaml::YamlError> {
+    let mut objects = Vec::new();
+    for document in fleet_model::yaml::parse_documents(text)? {
+        let value = document.value;
+        let is_list = value
+            .get("kind")
+            .and_then(Value::as_str)
+            .is_some_and(|k| k == "List" || k.ends_with("List"));
+        match value.get("items").and_then(Value::as_sequence) {
+            Some(items) if is_list => objects.extend(items.iter().cloned()),
+            _ => objects.push(value),
+        }
+    }
+    Ok(objects)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,20 +3,12 @@
 
 use super::Output;
 use anyhow::{Context, Result, bail};
-use fleet_capi::summary::{ClusterSummary, summarize_objects};
+use fleet_capi::management;
+use fleet_capi::summary::{ClusterSummary, objects_in_text, summarize_objects};
 use fleet_model::Value;
-use kube::api::{Api, DynamicObject, ListParams, TypeMeta};
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::discovery::ApiResource;
-use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-/// The Cluster API group.
-const CAPI_GROUP: &str = "cluster.x-k8s.io";
-/// The kinds read from it.
-const CAPI_KINDS: [&str; 3] = ["Cluster", "MachineDeployment", "Machine"];
 
 /// Arguments of `fleet cluster status`.
 #[derive(clap::Args)]
@@ -144,7 +136,7 @@ fn write_table(out: &mut impl Write, summaries: &[ClusterSummary]) -> Result<()>
     Ok(())
 }
 
-/// Objects from files; `kind: List` documents are unpacked.
+/// Objects from files (`-`: standard input).
 fn file_objects(paths: &[PathBuf]) -> Result<Vec<Value>> {
     let mut objects = Vec::new();
     for path in paths {
@@ -159,121 +151,18 @@ fn file_objects(paths: &[PathBuf]) -> Result<Vec<Value>> {
                 .with_context(|| format!("reading {}", path.display()))?;
             (path.display().to_string(), text)
         };
-        let documents = fleet_model::yaml::parse_documents(&text).with_context(|| name.clone())?;
-        for document in documents {
-            let value = document.value;
-            let is_list = value
-                .get("kind")
-                .and_then(Value::as_str)
-                .is_some_and(|k| k == "List" || k.ends_with("List"));
-            match value.get("items").and_then(Value::as_sequence) {
-                Some(items) if is_list => objects.extend(items.iter().cloned()),
-                _ => objects.push(value),
-            }
-        }
+        objects.extend(objects_in_text(&text).with_context(|| name.clone())?);
     }
     Ok(objects)
 }
 
-/// A kube-rs error under `what`: its message already holds its causes, so
-/// they are not chained again.
-fn kube_error(what: &str, error: impl std::fmt::Display) -> anyhow::Error {
-    anyhow::anyhow!("{what}: {error}")
-}
-
-async fn management_client(args: &StatusArgs) -> Result<kube::Client> {
-    let options = KubeConfigOptions {
-        context: args.context.clone(),
-        ..KubeConfigOptions::default()
-    };
-    let config = match &args.kubeconfig {
-        Some(path) => {
-            let kubeconfig = Kubeconfig::read_from(path).map_err(|e| kube_error("reading the kubeconfig", e))?;
-            kube::Config::from_custom_kubeconfig(kubeconfig, &options).await
-        }
-        None => kube::Config::from_kubeconfig(&options).await,
-    }
-    .map_err(|e| {
-        kube_error(
-            "loading the management cluster's kubeconfig (pass --kubeconfig FILE, or --from FILE to read saved objects)",
-            e,
-        )
-    })?;
-    kube::Client::try_from(config).map_err(|e| kube_error("building the Kubernetes client", e))
-}
-
-/// The API resource serving `kind` in `group`, at the server's preferred version.
-async fn resource(client: &kube::Client, group: &str, kind: &str) -> Result<ApiResource> {
-    let api_group = kube::discovery::group(client, group).await.map_err(|e| {
-        kube_error(
-            &format!("discovering API group {group} (is its provider installed in the management cluster?)"),
-            e,
-        )
-    })?;
-    let (resource, _) = api_group
-        .recommended_kind(kind)
-        .with_context(|| format!("the API group {group} serves no kind {kind}"))?;
-    Ok(resource)
-}
-
-async fn list(
-    client: &kube::Client,
-    resource: &ApiResource,
-    namespace: Option<&str>,
-) -> Result<Vec<Value>> {
-    let api: Api<DynamicObject> = match namespace {
-        Some(ns) => Api::namespaced_with(client.clone(), ns, resource),
-        None => Api::all_with(client.clone(), resource),
-    };
-    let listed = api
-        .list(&ListParams::default())
-        .await
-        .map_err(|e| kube_error(&format!("listing {}", resource.plural), e))?;
-    listed
-        .items
-        .into_iter()
-        .map(|mut object| {
-            // List items of built-in kinds carry no apiVersion/kind.
-            object.types.get_or_insert_with(|| TypeMeta {
-                api_version: resource.api_version.clone(),
-                kind: resource.kind.clone(),
-            });
-            Ok(Value::from(serde_json::to_value(&object)?))
-        })
-        .collect()
-}
-
-/// Clusters, MachineDeployments and Machines, and the control planes the
-/// Clusters refer to, from the management cluster.
+/// The Cluster API objects of the management cluster; control planes whose
+/// provider is missing are warned about.
 async fn live_objects(args: &StatusArgs) -> Result<Vec<Value>> {
-    let client = management_client(args).await?;
-    let namespace = args.namespace.as_deref();
-    let mut objects = Vec::new();
-    for kind in CAPI_KINDS {
-        let resource = resource(&client, CAPI_GROUP, kind).await?;
-        objects.extend(list(&client, &resource, namespace).await?);
+    let client = management::client(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
+    let listed = management::cluster_objects(&client, args.namespace.as_deref()).await?;
+    for warning in &listed.warnings {
+        eprintln!("warning: {warning}");
     }
-    // v1beta1 refers to the control plane by apiVersion, v1beta2 by apiGroup.
-    let control_plane_kinds: BTreeSet<(String, String)> = objects
-        .iter()
-        .filter_map(|o| o.pointer(&["spec", "controlPlaneRef"]))
-        .filter_map(|r| {
-            let kind = r.get("kind")?.as_str()?;
-            let group = match r.get("apiGroup").and_then(Value::as_str) {
-                Some(group) => group,
-                None => fleet_model::id::split_api_version(r.get("apiVersion")?.as_str()?).0,
-            };
-            // Control planes are never in the core group.
-            (!group.is_empty()).then(|| (group.to_string(), kind.to_string()))
-        })
-        .collect();
-    // A control plane whose provider is missing leaves its Clusters "not
-    // ready" rather than hiding every other cluster.
-    for (group, kind) in control_plane_kinds {
-        match resource(&client, &group, &kind).await {
-            Ok(resource) => objects.extend(list(&client, &resource, namespace).await?),
-            Err(e) => eprintln!("warning: {e:#}"),
-        }
-    }
-    Ok(objects)
+    Ok(listed.objects)
 }

@@ -364,35 +364,9 @@ fn parse_policy(arg: &str) -> Result<(String, String, ImageRef)> {
     ))
 }
 
-/// The ImagePolicy objects with a latest image in the YAML files under `dir`.
-fn policies_in_tree(dir: &Path) -> Result<Policies> {
-    let mut files = Vec::new();
-    super::objects::collect(dir, &mut files)
-        .with_context(|| format!("reading {}", dir.display()))?;
-    files.sort();
-    let mut found = Vec::new();
-    for file in files {
-        let text = std::fs::read_to_string(&file)
-            .with_context(|| format!("reading {}", file.display()))?;
-        if !text.contains("ImagePolicy") {
-            continue;
-        }
-        let Ok(manifests) = Manifest::read_all(&text, &file.display().to_string()) else {
-            continue;
-        };
-        for manifest in &manifests {
-            if let Ok(Some(TypedObject::ImagePolicy(policy))) = TypedObject::from_manifest(manifest)
-            {
-                found.push(policy);
-            }
-        }
-    }
-    Ok(Policies::from_image_policies(&found))
-}
-
 fn update(args: &UpdateArgs) -> Result<ExitCode> {
     let policies = if args.policies.is_empty() {
-        let found = policies_in_tree(&args.dir)?;
+        let found = setters::policies_in_tree(&args.dir)?;
         if found.is_empty() {
             bail!(
                 "{}: no ImagePolicy with status.latestRef found; pass --policy NAMESPACE:NAME=IMAGE:TAG",

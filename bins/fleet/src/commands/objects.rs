@@ -1,9 +1,10 @@
 //! `fleet objects PATH…`
 
 use anyhow::{Context, Result};
+use fleet_kustomize::flux::local::manifest_files;
 use fleet_model::{Manifest, TypedObject};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Arguments of `fleet objects`.
@@ -30,7 +31,7 @@ enum Format {
 pub fn run(args: &Args) -> Result<ExitCode> {
     let mut files = Vec::new();
     for path in &args.paths {
-        collect(path, &mut files).with_context(|| format!("reading {}", path.display()))?;
+        files.extend(manifest_files(path).with_context(|| format!("reading {}", path.display()))?);
     }
     files.sort();
     let mut rows = Vec::new();
@@ -89,31 +90,4 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
-}
-
-fn is_manifest_file(path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    // Kustomize's own files configure builds; they are not cluster objects.
-    !fleet_kustomize::kustfile::FILE_NAMES.contains(&name)
-        && matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml" | "json")
-        )
-}
-
-/// The manifest files under `path` (or `path` itself), kustomization files
-/// left out. Hidden entries and what Git ignores (build output, vendored
-/// trees) are skipped, as in [`super::build_kustomization::repo_objects`].
-pub fn collect(path: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
-    if std::fs::metadata(path)?.is_file() {
-        files.push(path.to_path_buf());
-        return Ok(());
-    }
-    for entry in ignore::WalkBuilder::new(path).build() {
-        let entry = entry?;
-        if entry.file_type().is_some_and(|t| t.is_file()) && is_manifest_file(entry.path()) {
-            files.push(entry.into_path());
-        }
-    }
-    Ok(())
 }

@@ -22,7 +22,8 @@ mod line;
 mod tree;
 
 pub use tree::{
-    FileChange, MAX_FILE_SIZE, ObjectChanges, ObjectRef, TreeError, TreeUpdate, update_tree,
+    FileChange, MAX_FILE_SIZE, ObjectChanges, ObjectRef, TreeError, TreeUpdate, policies_in_tree,
+    update_tree,
 };
 
 use fleet_model::flux::image::ImageRef;

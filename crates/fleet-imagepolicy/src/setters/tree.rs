@@ -174,6 +174,47 @@ pub fn update_tree(
     Ok(update)
 }
 
+/// The latest images of the ImagePolicy objects (with `status.latestRef`)
+/// in the YAML files under `root`, read as [`update_tree`] reads files
+/// (regular files inside the tree, at most [`MAX_FILE_SIZE`] bytes, `.git`
+/// left out). Files that are not manifests, or not readable, are passed
+/// over: they hold no policy.
+///
+/// ```no_run
+/// use fleet_imagepolicy::setters::policies_in_tree;
+/// let policies = policies_in_tree(std::path::Path::new("clusters")).unwrap();
+/// for name in policies.names() {
+///     println!("{name}");
+/// }
+/// ```
+pub fn policies_in_tree(root: &Path) -> Result<Policies, TreeError> {
+    let mut candidates = Vec::new();
+    collect(root, &mut candidates)?;
+    candidates.sort();
+    let real_root = fs::canonicalize(root).map_err(io_error(root))?;
+    let mut found = Vec::new();
+    for path in candidates {
+        let Ok(Some(text)) = read_regular(&path, &real_root) else {
+            continue;
+        };
+        if !text.contains("ImagePolicy") {
+            continue;
+        }
+        let Ok(manifests) = fleet_model::Manifest::read_all(&text, &path.display().to_string())
+        else {
+            continue;
+        };
+        for manifest in &manifests {
+            if let Ok(Some(fleet_model::TypedObject::ImagePolicy(policy))) =
+                fleet_model::TypedObject::from_manifest(manifest)
+            {
+                found.push(policy);
+            }
+        }
+    }
+    Ok(Policies::from_image_policies(&found))
+}
+
 /// Why a candidate file was not read.
 struct Skip(String);
 
