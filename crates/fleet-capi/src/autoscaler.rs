@@ -13,8 +13,8 @@
 //! assert!(findings.iter().any(|f| f.rule == "autoscaler/replicas-in-git"));
 //! ```
 
-use fleet_kustomize::postbuild::holds_placeholder;
 use fleet_model::Value;
+use fleet_model::envsubst::holds_placeholder;
 
 /// The minimum size annotation.
 pub const MIN_SIZE: &str = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size";

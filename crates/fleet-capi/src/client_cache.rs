@@ -49,14 +49,14 @@ pub struct KubeconfigSecret {
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// The Secret has no kubeconfig key.
-    #[error("Secret {namespace}/{name}: {source}")]
+    #[error("Secret {namespace}/{name}: {error}")]
     Key {
         /// Namespace.
         namespace: String,
         /// Name.
         name: String,
         /// Which keys were there.
-        source: KeyError,
+        error: KeyError,
     },
     /// The kubeconfig is not a YAML kubeconfig.
     #[error(
@@ -109,10 +109,10 @@ pub fn kubeconfig_text(secret: &KubeconfigSecret) -> Result<String, ClientError>
         secret.key.as_deref(),
         secret.data.keys().map(String::as_str),
     )
-    .map_err(|source| ClientError::Key {
+    .map_err(|error| ClientError::Key {
         namespace: secret.namespace.clone(),
         name: secret.name.clone(),
-        source,
+        error,
     })?;
     let invalid = |why: String| ClientError::Invalid {
         namespace: secret.namespace.clone(),

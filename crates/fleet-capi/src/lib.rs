@@ -1,14 +1,28 @@
 //! # fleet-capi
 //!
-//! Cluster API for fleets: clusterctl-style template rendering, scaffolding
-//! new clusters in a fleet repository, MachineHealthCheck evaluation,
-//! cluster-autoscaler rules, workload-cluster access through the
-//! `<cluster>-kubeconfig` Secrets Cluster API writes, and cluster summaries.
+//! Cluster API for fleets: clusterctl-style template rendering
+//! ([`template::Template::render`]), scaffolding new clusters in a fleet
+//! repository ([`scaffold`]), MachineHealthCheck evaluation ([`mhc`]),
+//! cluster-autoscaler rules ([`autoscaler`], [`lint`]), cluster summaries
+//! ([`summary`]), and, behind the default `kube-client` feature, the
+//! management cluster's client and workload-cluster access through the
+//! `<cluster>-kubeconfig` Secrets Cluster API writes (`management`,
+//! `workload`).
 //!
-//! Depends on `fleet-model` for the Cluster API and Flux types.
+//! Depends on `fleet-model` for the Cluster API and Flux types and for
+//! envsubst; without `kube-client` it has no HTTP or TLS stack.
 //!
-//! The first piece is how a kubeconfig is found in a Secret, in the order
-//! Flux's kustomize-controller reads it: the key named in
+//! ```
+//! use fleet_capi::template::{Template, Variables};
+//! let template = Template::new("kind: Cluster\nmetadata:\n  name: ${CLUSTER_NAME}\nspec:\n  workers: ${WORKER_MACHINE_COUNT:=3}\n").unwrap();
+//! assert_eq!(template.required(), vec!["CLUSTER_NAME"]);
+//! let mut vars = Variables::default();
+//! vars.set("CLUSTER_NAME", "edge-1");
+//! assert_eq!(template.render(&vars).unwrap(), "kind: Cluster\nmetadata:\n  name: edge-1\nspec:\n  workers: 3\n");
+//! ```
+//!
+//! A kubeconfig is found in a Secret in the order Flux's
+//! kustomize-controller reads it: the key named in
 //! `spec.kubeConfig.secretRef.key`, then `value`, then `value.yaml`.
 //!
 //! ```

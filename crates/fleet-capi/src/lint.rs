@@ -4,8 +4,8 @@
 
 use crate::autoscaler::{self, Finding, Severity};
 use crate::mhc::{MaxUnhealthy, max_unhealthy_value, parse_range, validate_node_startup_timeout};
-use fleet_kustomize::postbuild::holds_placeholder;
 use fleet_model::Value;
+use fleet_model::envsubst::holds_placeholder;
 
 /// Whether `name` is a DNS-1123 label (what a Cluster's name must be, as
 /// it becomes part of host and Secret names): lower-case letters, digits

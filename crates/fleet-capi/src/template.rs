@@ -2,7 +2,7 @@
 //! `${VAR:=default}` and the other envsubst operators, variable discovery,
 //! and one error listing every missing variable.
 //!
-//! The grammar is Flux's envsubst (`fleet_kustomize::envsubst`), which is
+//! The grammar is Flux's envsubst (`fleet_model::envsubst`), which is
 //! the same drone/envsubst parser clusterctl uses; this module adds what
 //! clusterctl's "simple processor" does around it.
 //!
@@ -15,7 +15,7 @@
 //! assert_eq!(t.render(&vars).unwrap(), "name: edge-1\nreplicas: 3\n");
 //! ```
 
-use fleet_kustomize::envsubst::{self, Node, Vars};
+use fleet_model::envsubst::{self, Node, Vars};
 use indexmap::IndexMap;
 use regex::Regex;
 use std::collections::{BTreeMap, HashMap};

@@ -60,14 +60,14 @@ impl Default for AccessOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum WorkloadError {
     /// The Secret could not be read from the management cluster.
-    #[error("reading Secret {namespace}/{name} from the management cluster: {source}{hint}")]
+    #[error("reading Secret {namespace}/{name} from the management cluster: {error}{hint}")]
     Fetch {
         /// Namespace.
         namespace: String,
         /// Name.
         name: String,
         /// The API error.
-        source: Box<kube::Error>,
+        error: Box<kube::Error>,
         /// What to check.
         hint: &'static str,
     },
@@ -80,7 +80,7 @@ pub enum WorkloadError {
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     /// Not a kubeconfig kube-rs can read.
-    #[error("{0}")]
+    #[error(transparent)]
     Kubeconfig(#[from] kube::config::KubeconfigError),
     /// The kubeconfig names a file on the controller's disk.
     #[error(
@@ -97,7 +97,7 @@ pub enum BuildError {
         inline: &'static str,
     },
     /// kube-rs refused the configuration (TLS material, proxy, ...).
-    #[error("{0}")]
+    #[error(transparent)]
     Client(#[from] kube::Error),
     /// Called outside a Tokio runtime (the client spawns a worker task).
     #[error("a kube-rs client can only be built inside a Tokio runtime")]
@@ -260,7 +260,7 @@ impl WorkloadClients {
             WorkloadError::Fetch {
                 namespace: namespace.to_string(),
                 name: name.to_string(),
-                source: Box::new(source),
+                error: Box::new(source),
                 hint,
             }
         })?;

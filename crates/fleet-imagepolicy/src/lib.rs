@@ -1,14 +1,24 @@
 //! # fleet-imagepolicy
 //!
-//! Image automation as Flux's image controllers do it: registry tag scanning
-//! over the OCI distribution API, ImagePolicy evaluation (Masterminds SemVer
-//! ranges, alphabetical, numerical, tag filters), and setter rewrites that
-//! change only the scalars marked `# {"$imagepolicy": "NAMESPACE:NAME"}`.
+//! Image automation as Flux's image controllers do it: ImagePolicy
+//! evaluation ([`policy::Policy::select`]: Masterminds SemVer ranges,
+//! alphabetical, numerical, tag filters), setter rewrites that change only
+//! the scalars marked `# {"$imagepolicy": "NAMESPACE:NAME"}`
+//! ([`setters::update_tree`]), and registry tag scanning over the OCI
+//! distribution API ([`registry`], behind the default `registry-client`
+//! feature; without it the crate has no HTTP stack and no async runtime).
 //!
-//! Depends on `fleet-model` for the Flux image types.
+//! ```
+//! use fleet_imagepolicy::policy::Policy;
+//! let tags = ["1.9.0", "1.10.2", "1.11.0-rc.1", "2.0.0", "latest"];
+//! let policy = Policy::semver(">=1.0.0 <2.0.0").unwrap();
+//! assert_eq!(policy.select(&tags).unwrap(), "1.10.2");
+//! let policy = Policy::semver("1.x").unwrap().with_filter(r"^1\.(?P<minor>\d+)\.\d+$", "1.$minor.0").unwrap();
+//! assert_eq!(policy.select(&tags).unwrap(), "1.10.2");
+//! ```
 //!
-//! The first piece is reading image references the way container tooling
-//! does: registry host (with port), repository path, tag and digest.
+//! Image references are read the way container tooling reads them:
+//! registry host (with port), repository path, tag and digest.
 //!
 //! ```
 //! use fleet_imagepolicy::reference::ImageReference;

@@ -51,6 +51,23 @@ pub(crate) struct Target<'a> {
     pub top: String,
 }
 
+/// `dir` made absolute: as it is when it starts with `/`; else resolved by
+/// the file system (on disk, from the current directory), and refused
+/// when the file system cannot resolve it, rather than read from `/`.
+fn absolute_dir(fs: &dyn FileSystem, dir: &str) -> Result<String> {
+    if dir.starts_with('/') {
+        return Ok(fs::join("/", dir));
+    }
+    match fs.real_path(dir) {
+        Ok(real) if real.starts_with('/') => Ok(fs::join("/", &real)),
+        Ok(_) => Err(Error::RelativeDir(dir.to_string())),
+        Err(e) => Err(Error::Read {
+            path: dir.to_string(),
+            message: e.to_string(),
+        }),
+    }
+}
+
 /// Builds the kustomization in `dir` into its final, sorted resources.
 ///
 /// ```
@@ -62,7 +79,7 @@ pub(crate) struct Target<'a> {
 /// assert_eq!(out.to_yaml(), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dev-settings\n");
 /// ```
 pub fn build(fs: &dyn FileSystem, dir: &str, opts: &BuildOptions) -> Result<crate::ResourceSet> {
-    let dir = fs::join("/", dir);
+    let dir = absolute_dir(fs, dir)?;
     let target = Target::load(fs, opts, &dir, Vec::new(), None)?;
     let mut ra = target.accumulate(None)?;
     transform::hash::add_hash_suffixes(&mut ra.resmap)?;
@@ -365,7 +382,7 @@ pub(crate) fn read_text(fs: &dyn FileSystem, path: &str) -> Result<String> {
 pub(crate) fn load_resources(text: &str, file: &str) -> Result<Vec<Resource>> {
     let docs = fleet_model::yaml::parse_documents(text).map_err(|e| Error::Yaml {
         file: file.to_string(),
-        source: e,
+        error: e,
     })?;
     let mut out = Vec::new();
     for doc in docs {

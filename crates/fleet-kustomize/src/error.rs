@@ -6,12 +6,12 @@ use fleet_model::yaml::YamlError;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Broken YAML.
-    #[error("{file}:{}:{}: invalid YAML: {}", .source.line, .source.column, .source.message)]
+    #[error("{file}:{}:{}: invalid YAML: {}", .error.line, .error.column, .error.message)]
     Yaml {
         /// The file.
         file: String,
         /// The parser's error.
-        source: YamlError,
+        error: YamlError,
     },
     /// A kustomization file that does not fit kustomize's schema.
     #[error("{file}: invalid kustomization: {message}")]
@@ -21,6 +21,12 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A relative directory given to a file system that cannot resolve it
+    /// (an in-memory tree has no current directory).
+    #[error(
+        "'{0}' is a relative path and this file system has no current directory; give the kustomization directory as an absolute path"
+    )]
+    RelativeDir(String),
     /// No kustomization file in a directory that must have one.
     #[error(
         "unable to find one of 'kustomization.yaml', 'kustomization.yml' or 'Kustomization' in directory '{0}'"

@@ -346,7 +346,7 @@ pub fn template_labels() -> Result<Vec<FieldSpec>> {
 fn parse_yaml_as<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T> {
     let v = fleet_model::yaml::parse_one(text).map_err(|e| Error::Yaml {
         file: what.to_string(),
-        source: e,
+        error: e,
     })?;
     let json = v.to_json_value().map_err(|e| Error::msg(e.to_string()))?;
     serde_json::from_value(json).map_err(|e| Error::Kustomization {
@@ -363,7 +363,7 @@ fn parse_yaml_as<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Resu
 pub fn parse_config(text: &str, file: &str) -> Result<TransformerConfig> {
     let v = fleet_model::yaml::parse_one(text).map_err(|e| Error::Yaml {
         file: file.to_string(),
-        source: e,
+        error: e,
     })?;
     let bad = |message: String| Error::Kustomization {
         file: file.to_string(),

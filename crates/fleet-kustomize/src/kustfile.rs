@@ -267,7 +267,7 @@ impl Kustomization {
         let mut docs =
             fleet_model::yaml::parse_documents_with(text, limits).map_err(|e| Error::Yaml {
                 file: file.to_string(),
-                source: e,
+                error: e,
             })?;
         let value = if docs.is_empty() {
             fleet_model::Value::Null

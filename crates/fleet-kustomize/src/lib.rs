@@ -21,7 +21,9 @@
 
 mod build;
 mod casefold;
-pub mod envsubst;
+/// `${VAR}` substitution, kept in `fleet-model` so that crates rendering
+/// templates need not build the overlay engine.
+pub use fleet_model::envsubst;
 pub mod error;
 pub mod fieldspec;
 pub mod flux;

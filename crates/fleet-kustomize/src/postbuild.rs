@@ -63,13 +63,13 @@ pub enum PostBuildError {
     /// The substitution itself failed (malformed `${…}`, or an unset
     /// variable in strict mode).
     #[error(
-        "{object}: variable substitution failed: {source}; set the variable in postBuild.substitute or give it a default (${{var:=default}})"
+        "{object}: variable substitution failed: {error}; set the variable in postBuild.substitute or give it a default (${{var:=default}})"
     )]
     Substitute {
         /// The object, as `Kind/namespace/name`.
         object: String,
         /// The envsubst error.
-        source: EnvsubstError,
+        error: EnvsubstError,
     },
     /// The substituted text is no longer a valid object.
     #[error(
@@ -202,13 +202,12 @@ impl Substitution {
             return Err(PostBuildError::InvalidVarName(bad.clone()));
         }
         let text = to_string_with(object, WriteOptions::kustomize());
-        let output =
-            envsubst::substitute(&text, &prepared.vars, self.strict).map_err(|source| {
-                PostBuildError::Substitute {
-                    object: describe_object(object),
-                    source,
-                }
-            })?;
+        let output = envsubst::substitute(&text, &prepared.vars, self.strict).map_err(|error| {
+            PostBuildError::Substitute {
+                object: describe_object(object),
+                error,
+            }
+        })?;
         if output == text {
             return Ok(None);
         }
@@ -256,26 +255,7 @@ struct Prepared<'a> {
     invalid_name: Option<&'a String>,
 }
 
-/// Whether a `${…}` placeholder is left anywhere in a value (a key, a
-/// string, or anything nested): a template not yet rendered, whose values
-/// cannot be checked as they will be applied.
-///
-/// ```
-/// use fleet_kustomize::postbuild::holds_placeholder;
-/// let v = fleet_model::yaml::parse_one("spec: {replicas: \"${N:=2}\"}\n").unwrap();
-/// assert!(holds_placeholder(&v));
-/// assert!(!holds_placeholder(&fleet_model::yaml::parse_one("a: b\n").unwrap()));
-/// ```
-pub fn holds_placeholder(value: &Value) -> bool {
-    match value {
-        Value::String(s) => s.contains("${"),
-        Value::Sequence(items) => items.iter().any(holds_placeholder),
-        Value::Mapping(map) => map
-            .iter()
-            .any(|(k, v)| k.contains("${") || holds_placeholder(v)),
-        _ => false,
-    }
-}
+pub use fleet_model::envsubst::holds_placeholder;
 
 /// Whether the object opts out with [`SUBSTITUTE_KEY`]`: disabled` as a
 /// label or an annotation.

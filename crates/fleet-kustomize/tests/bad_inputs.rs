@@ -284,3 +284,44 @@ fn an_unquoted_numeric_new_tag_is_refused_with_the_fix() {
         .unwrap_or_else(|e| e.to_string());
     assert!(out.contains("image: nginx:1.10"), "{out}");
 }
+
+/// A relative kustomization directory is resolved from the current
+/// directory on disk (cargo runs tests from the package's directory), and
+/// refused by an in-memory tree, which has no current directory: never
+/// silently read from `/`.
+#[test]
+#[allow(clippy::expect_used)]
+fn relative_directories_resolve_from_the_current_directory_or_are_refused() {
+    use fleet_kustomize::fs::{DiskFs, MemFs};
+    use fleet_kustomize::{BuildOptions, Error, build};
+    let relative = build(&DiskFs, "tests/fixtures/sortfifo", &BuildOptions::default())
+        .expect("relative path on disk");
+    let here = std::env::current_dir().expect("cwd");
+    let absolute = build(
+        &DiskFs,
+        &here.join("tests/fixtures/sortfifo").to_string_lossy(),
+        &BuildOptions::default(),
+    )
+    .expect("absolute path");
+    assert_eq!(relative.to_yaml(), absolute.to_yaml());
+
+    let missing = build(
+        &DiskFs,
+        "tests/fixtures/no-such-dir",
+        &BuildOptions::default(),
+    )
+    .expect_err("missing");
+    assert!(
+        missing.to_string().contains("tests/fixtures/no-such-dir"),
+        "{missing}"
+    );
+
+    let mut fs = MemFs::default();
+    fs.add("/app/kustomization.yaml", "resources: []\n");
+    let err = build(&fs, "app", &BuildOptions::default()).expect_err("refused");
+    assert!(
+        matches!(err, Error::RelativeDir(ref d) if d == "app"),
+        "{err}"
+    );
+    assert!(build(&fs, "/app", &BuildOptions::default()).is_ok());
+}

@@ -229,7 +229,7 @@ fn failures_name_the_file_and_emit_nothing() {
     let err = build_kustomization(&fs, "/repo", &ks_dec, &opts(&k.wrong));
     let msg = support::err_text(&err);
     assert!(
-        matches!(err, Err(FluxBuildError::Decrypt(DecryptError::File { ref file, source: SopsError::NoMatchingKey { .. } })) if file.ends_with("secret.enc.yaml")),
+        matches!(err, Err(FluxBuildError::Decrypt(DecryptError::File { ref file, error: SopsError::NoMatchingKey { .. } })) if file.ends_with("secret.enc.yaml")),
         "{msg}"
     );
     assert!(msg.contains(&k.writer.recipient), "{msg}");
@@ -249,7 +249,7 @@ fn failures_name_the_file_and_emit_nothing() {
         matches!(
             err,
             Err(FluxBuildError::Decrypt(DecryptError::File {
-                source: SopsError::Decrypt { .. },
+                error: SopsError::Decrypt { .. },
                 ..
             }))
         ),
@@ -268,7 +268,7 @@ fn failures_name_the_file_and_emit_nothing() {
         matches!(
             err,
             Err(FluxBuildError::Decrypt(DecryptError::File {
-                source: SopsError::MacMismatch { .. },
+                error: SopsError::MacMismatch { .. },
                 ..
             }))
         ),

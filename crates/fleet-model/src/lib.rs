@@ -34,6 +34,7 @@ pub mod capi;
 pub mod condition;
 pub mod crd;
 pub mod duration;
+pub mod envsubst;
 pub mod flux;
 pub mod id;
 pub mod json;

@@ -43,22 +43,22 @@ pub struct Manifest {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ManifestError {
     /// The YAML itself is broken.
-    #[error("{file}:{}:{}: invalid YAML: {}", .source.line, .source.column, .source.message)]
+    #[error("{file}:{}:{}: invalid YAML: {}", .error.line, .error.column, .error.message)]
     Yaml {
         /// The file.
         file: String,
         /// The parser's error with its position.
-        source: YamlError,
+        error: YamlError,
     },
     /// A document is not a Kubernetes object.
-    #[error("{file}:{line}: {source}")]
+    #[error("{file}:{line}: {error}")]
     Id {
         /// The file.
         file: String,
         /// The document's first line.
         line: usize,
         /// What is missing.
-        source: IdError,
+        error: IdError,
     },
 }
 
@@ -84,7 +84,13 @@ pub enum FromTypedError {
     Serialize(String),
     /// The result has no usable id.
     #[error("the serialised object has no id: {0}")]
-    Id(#[from] IdError),
+    Id(IdError),
+}
+
+impl From<IdError> for FromTypedError {
+    fn from(e: IdError) -> Self {
+        FromTypedError::Id(e)
+    }
 }
 
 impl Manifest {
@@ -96,9 +102,9 @@ impl Manifest {
 
     /// Reads every object of a YAML or JSON stream; empty documents are skipped.
     pub fn read_all(text: &str, file: &str) -> Result<Vec<Manifest>, ManifestError> {
-        let docs = yaml::parse_documents(text).map_err(|source| ManifestError::Yaml {
+        let docs = yaml::parse_documents(text).map_err(|error| ManifestError::Yaml {
             file: file.to_string(),
-            source,
+            error,
         })?;
         docs.into_iter()
             .filter(|d| !d.value.is_null())
@@ -107,10 +113,10 @@ impl Manifest {
                     file: file.to_string(),
                     line: d.line,
                 };
-                Manifest::new(d.value, Some(source)).map_err(|source| ManifestError::Id {
+                Manifest::new(d.value, Some(source)).map_err(|error| ManifestError::Id {
                     file: file.to_string(),
                     line: d.line,
-                    source,
+                    error,
                 })
             })
             .collect()

@@ -95,23 +95,23 @@ pub enum ApplyError {
         partial: bool,
     },
     /// The server refused an apply that its dry-run accepted.
-    #[error("{id} apply failed: {source}")]
+    #[error("{id} apply failed: {error}")]
     Apply {
         /// The object (`Kind/namespace/name`).
         id: String,
         /// The server's error.
-        source: Box<kube::Error>,
+        error: Box<kube::Error>,
     },
     /// CRDs did not become Established in time.
     #[error("timeout waiting for CRDs to be Established: {}", .0.join(", "))]
     CrdTimeout(Vec<String>),
     /// Talking to the API server failed.
-    #[error("{context}: {source}")]
+    #[error("{context}: {error}")]
     Kube {
         /// What was being done.
         context: String,
         /// The error.
-        source: Box<kube::Error>,
+        error: Box<kube::Error>,
     },
 }
 
@@ -328,7 +328,7 @@ pub async fn apply_staged(
                             .await
                             .map_err(|source| ApplyError::Kube {
                                 context: format!("reading namespace {ns}"),
-                                source: Box::new(source),
+                                error: Box::new(source),
                             })?
                             .is_some();
                         existing_namespaces.insert(ns.to_string(), exists);
@@ -401,7 +401,7 @@ pub async fn apply_staged(
                         .map(|_| ())
                         .map_err(|source| ApplyError::Apply {
                             id: d.id.to_string(),
-                            source: Box::new(source),
+                            error: Box::new(source),
                         })
                 })
                 .buffered(options.concurrency.max(1))
@@ -691,7 +691,7 @@ async fn wait_for_crds(
         for name in &names {
             let crd = api.get_opt(name).await.map_err(|source| ApplyError::Kube {
                 context: format!("reading CustomResourceDefinition {name}"),
-                source: Box::new(source),
+                error: Box::new(source),
             })?;
             let conditions = crd
                 .and_then(|c| c.status)

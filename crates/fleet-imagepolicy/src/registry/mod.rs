@@ -15,7 +15,9 @@
 //! ```
 
 mod challenge;
+#[cfg(feature = "registry-client")]
 mod client;
 
 pub use challenge::Challenge;
+#[cfg(feature = "registry-client")]
 pub use client::{Client, ClientOptions, Credentials, RegistryError, Scan, scan_repository};

@@ -74,20 +74,20 @@ pub enum TreeError {
     #[error("update path {0:?} must be a relative path inside the repository")]
     PathOutsideTree(String),
     /// A file or directory could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The path.
         path: PathBuf,
         /// The error.
-        source: io::Error,
+        error: io::Error,
     },
     /// A marker cannot be applied.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Marker {
         /// The file.
         path: PathBuf,
         /// What is wrong.
-        source: MarkerError,
+        error: MarkerError,
     },
     /// A marked file is not valid YAML (before or after the change).
     #[error("{path}: {message}")]
@@ -100,9 +100,9 @@ pub enum TreeError {
 }
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> TreeError + '_ {
-    move |source| TreeError::Io {
+    move |error| TreeError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     }
 }
 
@@ -153,9 +153,9 @@ pub fn update_tree(
         }
         update.screened += 1;
         let (new_text, changes) =
-            rewrite_text(&text, policies, options).map_err(|source| TreeError::Marker {
+            rewrite_text(&text, policies, options).map_err(|error| TreeError::Marker {
                 path: path.clone(),
-                source,
+                error,
             })?;
         if changes.is_empty() {
             continue;

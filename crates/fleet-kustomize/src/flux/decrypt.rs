@@ -47,12 +47,12 @@ pub enum DecryptError {
         secret: Option<String>,
     },
     /// A file that did not decrypt.
-    #[error("{file}: SOPS decryption failed: {source}")]
+    #[error("{file}: SOPS decryption failed: {error}")]
     File {
         /// The file.
         file: String,
         /// Why.
-        source: SopsError,
+        error: SopsError,
     },
     /// An encrypted file above the size limit.
     #[error(
@@ -65,14 +65,14 @@ pub enum DecryptError {
         size: usize,
     },
     /// A Secret `data` entry that did not decrypt.
-    #[error("failed to decrypt and format {object} Secret field '{key}': {source}")]
+    #[error("failed to decrypt and format {object} Secret field '{key}': {error}")]
     SecretField {
         /// The Secret.
         object: String,
         /// The `data` key.
         key: String,
         /// Why.
-        source: SopsError,
+        error: SopsError,
     },
 }
 
@@ -139,9 +139,9 @@ impl<'a> DecryptingFs<'a> {
                 size: data.len(),
             });
         }
-        let fail = |source| DecryptError::File {
+        let fail = |error| DecryptError::File {
             file: path.to_string(),
-            source,
+            error,
         };
         let (mut branches, meta) = match sops::load(&data, input) {
             Ok(loaded) => loaded,
@@ -249,10 +249,10 @@ pub fn decrypt_secret_data(obj: &mut Value, keys: Option<&KeyRing>) -> Result<()
             let Some(input) = Format::detect(&raw) else {
                 continue;
             };
-            let fail = |source| DecryptError::SecretField {
+            let fail = |error| DecryptError::SecretField {
                 object: object.clone(),
                 key: key.clone(),
-                source,
+                error,
             };
             let Some(keys) = keys else {
                 if matches!(sops::load(&raw, input), Err(SopsError::NotEncrypted)) {

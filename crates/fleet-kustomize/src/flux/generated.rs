@@ -30,7 +30,7 @@ pub fn flux_kustomization_file(
             let text = crate::build::read_text(fs, &path)?;
             let value = parse_one(&text).map_err(|e| Error::Yaml {
                 file: path.clone(),
-                source: e,
+                error: e,
             })?;
             let map = match value {
                 Value::Mapping(m) => m,

@@ -119,7 +119,7 @@ pub enum FluxBuildError {
     RemoteComponent(String),
     /// The kustomize build failed.
     #[error("kustomize build failed: {0}")]
-    Build(#[from] Error),
+    Build(Error),
     /// Post-build substitution failed.
     #[error(transparent)]
     PostBuild(#[from] PostBuildError),
@@ -134,6 +134,12 @@ pub enum FluxBuildError {
         /// The object.
         object: String,
     },
+}
+
+impl From<Error> for FluxBuildError {
+    fn from(e: Error) -> Self {
+        FluxBuildError::Build(e)
+    }
 }
 
 /// How to build.

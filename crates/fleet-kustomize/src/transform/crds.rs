@@ -10,7 +10,7 @@ use fleet_model::{Mapping, Value};
 pub fn config_from_crds(text: &str, file: &str) -> Result<TransformerConfig> {
     let v = fleet_model::yaml::parse_one(text).map_err(|e| Error::Yaml {
         file: file.to_string(),
-        source: e,
+        error: e,
     })?;
     let mut cfg = TransformerConfig::default();
     let Some(defs) = v.as_mapping() else {

@@ -9,7 +9,7 @@ use fleet_model::{Mapping, Number, Value};
 pub fn parse(text: &str, file: &str) -> Result<json_patch::Patch> {
     let v = fleet_model::yaml::parse_one(text).map_err(|e| Error::Yaml {
         file: file.to_string(),
-        source: e,
+        error: e,
     })?;
     let json = v.to_json_value().map_err(|e| Error::msg(e.to_string()))?;
     serde_json::from_value(json).map_err(|e| Error::Kustomization {

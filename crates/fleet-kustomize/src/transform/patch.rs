@@ -21,7 +21,7 @@ enum Patch {
 fn parse_patch(text: &str, file: &str) -> Result<Patch> {
     let docs = fleet_model::yaml::parse_documents(text).map_err(|e| Error::Yaml {
         file: file.to_string(),
-        source: e,
+        error: e,
     })?;
     let non_null: Vec<&Value> = docs
         .iter()

@@ -292,7 +292,7 @@ fn parse_replacements(t: &Target<'_>, list: &[serde_json::Value]) -> Result<Vec<
                 let file = crate::fs::join(&t.dir, p);
                 for doc in fleet_model::yaml::parse_documents(&text).map_err(|e| Error::Yaml {
                     file: file.clone(),
-                    source: e,
+                    error: e,
                 })? {
                     let json = doc
                         .value

@@ -28,12 +28,12 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConversionError {
     /// A duration field could not be read.
-    #[error("field `{field}`: {source}")]
+    #[error("field `{field}`: {error}")]
     Duration {
         /// The field path.
         field: String,
         /// The parse error.
-        source: DurationError,
+        error: DurationError,
     },
     /// A duration is too long to express in `int32` seconds.
     #[error("field `{field}`: {seconds}s does not fit in an int32 number of seconds")]
@@ -46,9 +46,9 @@ pub enum ConversionError {
 }
 
 fn seconds(d: &GoDuration, field: &str) -> Result<i32, ConversionError> {
-    let std = d.to_std().map_err(|source| ConversionError::Duration {
+    let std = d.to_std().map_err(|error| ConversionError::Duration {
         field: field.to_string(),
-        source,
+        error,
     })?;
     let secs = std.as_secs();
     i32::try_from(secs).map_err(|_| ConversionError::TooLong {

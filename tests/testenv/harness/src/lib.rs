@@ -44,12 +44,12 @@ pub enum Error {
     )]
     NotBuilt(PathBuf),
     /// Starting or talking to the process failed.
-    #[error("fleet-testenv: {context}: {source}")]
+    #[error("fleet-testenv: {context}: {error}")]
     Io {
         /// What was being done.
         context: String,
         /// The I/O error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The process ended, or did not get ready in time.
     #[error("fleet-testenv did not start: {reason}\n{log}")]
@@ -212,9 +212,9 @@ impl TestEnv {
             RUNS.fetch_add(1, Ordering::Relaxed)
         ));
         if dir.exists() {
-            std::fs::remove_dir_all(&dir).map_err(|source| Error::Io {
+            std::fs::remove_dir_all(&dir).map_err(|error| Error::Io {
                 context: format!("removing the stale {}", dir.display()),
-                source,
+                error,
             })?;
         }
         let mut command = Command::new(binary);
@@ -238,9 +238,9 @@ impl TestEnv {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|source| Error::Io {
+            .map_err(|error| Error::Io {
                 context: format!("starting {}", binary.display()),
-                source,
+                error,
             })?;
         let log = Arc::new(Mutex::new(VecDeque::new()));
         if let Some(stderr) = child.stderr.take() {

@@ -4,7 +4,7 @@
 //! `$$` escapes, and a strict mode in which unset variables are errors.
 //!
 //! ```
-//! use fleet_kustomize::envsubst::{substitute, Vars};
+//! use fleet_model::envsubst::{substitute, Vars};
 //! let vars = Vars::from([("cluster", "prod-eu")]);
 //! let out = substitute("name: ${cluster}-${tier:=web} ${cluster^^} $${literal}", &vars, true).unwrap();
 //! assert_eq!(out, "name: prod-eu-web PROD-EU ${literal}");
@@ -110,4 +110,26 @@ pub fn eval(node: &Node, vars: &Vars, strict: bool, out: &mut String) -> Result<
         }
     }
     Ok(())
+}
+
+/// Whether any string (or mapping key) in `value` holds a `${` placeholder:
+/// a template or a Flux post-build input, whose schema is checked once
+/// rendered rather than as text.
+///
+/// ```
+/// use fleet_model::envsubst::holds_placeholder;
+/// let v = fleet_model::yaml::parse_one("spec: {replicas: \"${N:=2}\"}\n").unwrap();
+/// assert!(holds_placeholder(&v));
+/// assert!(!holds_placeholder(&fleet_model::yaml::parse_one("a: b\n").unwrap()));
+/// ```
+pub fn holds_placeholder(value: &crate::Value) -> bool {
+    use crate::Value;
+    match value {
+        Value::String(s) => s.contains("${"),
+        Value::Sequence(items) => items.iter().any(holds_placeholder),
+        Value::Mapping(map) => map
+            .iter()
+            .any(|(k, v)| k.contains("${") || holds_placeholder(v)),
+        _ => false,
+    }
 }
