@@ -38,6 +38,9 @@ enum Command {
     /// revisions, compared per cluster, Kustomization and object; exits 1
     /// when something changes.
     Plan(commands::plan::Args),
+    /// Reconcile onto a cluster from a local tree, by the code the
+    /// controller runs (`fleet apply ks NAME --path DIR`).
+    Apply(commands::apply::Args),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
         Command::Cluster(args) => commands::cluster::run(&args),
         Command::Validate(args) => commands::validate::run(&args),
         Command::Plan(args) => commands::plan::run(&args),
+        Command::Apply(args) => commands::apply::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -46,4 +46,5 @@ pub mod inventory;
 pub mod order;
 pub mod plan;
 pub mod prune;
+pub mod reconcile;
 pub mod validate;

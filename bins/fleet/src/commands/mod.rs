@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod apply;
 pub mod build;
 pub mod build_kustomization;
 pub mod cluster;

@@ -1,0 +1,267 @@
+//! One reconcile of a Flux Kustomization on a real control plane
+//! (fleet-testenv), through `apply_local`, the code `fleet apply ks` and the
+//! controller share: first apply, an unchanged re-apply, prune through the
+//! inventory written to the Kustomization's status, and a failed build
+//! that applies and prunes nothing.
+
+use fleet_model::condition::{Conditions, HEALTHY, READY};
+use fleet_model::flux::kustomization::Kustomization;
+use fleet_reconcile::changeset::Action;
+use fleet_reconcile::reconcile::{
+    LocalApply, ReconcileOptions, apply_local, live_kustomization, reason,
+};
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, PostParams};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Installs Flux's Kustomization CRD (from `config/crd/`) into the cluster,
+/// waiting until it is Established.
+async fn install_kustomization_crd(client: &kube::Client) {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../config/crd/kustomize.toolkit.fluxcd.io_kustomizations.yaml");
+    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let crd = fleet_model::yaml::parse_one(&text)
+        .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+        .to_json_value()
+        .unwrap_or_else(|e| panic!("{e}"));
+    fleet_reconcile::apply::apply_staged(
+        client,
+        &[crd],
+        &fleet_reconcile::apply::ApplyOptions::default(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("installing the Kustomization CRD: {e}"));
+}
+
+fn write(dir: &Path, rel: &str, text: &str) {
+    let path = dir.join(rel);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
+    }
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+}
+
+fn config_map(name: &str, value: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  value: \"{value}\"\n"
+    )
+}
+
+fn tree(ns: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("fleet-reconcile-{ns}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    write(&dir, "apps/a.yaml", &config_map("a", "${greeting}"));
+    write(&dir, "apps/b.yaml", &config_map("b", "two"));
+    dir
+}
+
+fn request(ns: &str, dir: &Path) -> LocalApply {
+    LocalApply {
+        name: "apps".into(),
+        namespace: ns.into(),
+        path: dir.join("apps"),
+        kustomization_file: None,
+        options: ReconcileOptions {
+            health_interval: Duration::from_millis(200),
+            ..ReconcileOptions::default()
+        },
+    }
+}
+
+#[tokio::test]
+async fn apply_reapply_prune_and_a_failed_build_through_the_kustomization_status() {
+    let Some(env) = fleet_testenv::shared() else {
+        return;
+    };
+    let t = env.namespace("management").await;
+    let ns = t.name.as_str();
+    let client = &t.client;
+    install_kustomization_crd(client).await;
+    let ks: Kustomization = serde_json::from_value(json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+        "metadata": {"name": "apps", "namespace": ns},
+        "spec": {"interval": "10m", "path": "./apps", "prune": true, "wait": true,
+            "targetNamespace": ns,
+            "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
+            "postBuild": {"substituteFrom": [
+                {"kind": "ConfigMap", "name": "vars"},
+                {"kind": "Secret", "name": "absent", "optional": true}]}}
+    }))
+    .unwrap_or_else(|e| panic!("{e}"));
+    Api::<Kustomization>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &ks)
+        .await
+        .unwrap_or_else(|e| panic!("creating the Kustomization: {e}"));
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
+    let vars: ConfigMap = serde_json::from_value(json!({
+        "metadata": {"name": "vars"}, "data": {"greeting": "hello"}
+    }))
+    .unwrap_or_else(|e| panic!("{e}"));
+    cms.create(&PostParams::default(), &vars)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let dir = tree(ns);
+
+    // First apply: both created, substituted from the cluster's ConfigMap,
+    // health checked, status written with the inventory.
+    let first = apply_local(client, &request(ns, &dir))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(first.in_cluster);
+    if let Err(e) = &first.outcome.result {
+        panic!("first apply failed: {e}");
+    }
+    assert_eq!(
+        first.outcome.changes.to_string(),
+        format!("ConfigMap/{ns}/a created\nConfigMap/{ns}/b created\n")
+    );
+    let a = cms.get("a").await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        a.data.unwrap_or_default().get("value").map(String::as_str),
+        Some("hello")
+    );
+    let live = live_kustomization(client, ns, "apps")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("the Kustomization is gone"));
+    let status = live.status.unwrap_or_default();
+    let ready = status
+        .conditions
+        .get(READY)
+        .cloned()
+        .unwrap_or_else(|| panic!("no Ready"));
+    assert_eq!(ready.reason, reason::SUCCEEDED);
+    assert_eq!(ready.message, "Applied revision: local");
+    assert!(
+        status.conditions.is_true(HEALTHY),
+        "{:?}",
+        status.conditions
+    );
+    assert_eq!(status.last_applied_revision.as_deref(), Some("local"));
+    let ids: Vec<String> = status
+        .inventory
+        .unwrap_or_default()
+        .entries
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(
+        ids,
+        [format!("{ns}_a__ConfigMap"), format!("{ns}_b__ConfigMap")]
+    );
+    assert_eq!(status.history.len(), 1);
+
+    // Unchanged: nothing sent, no resourceVersion moves.
+    let before = cms.get("b").await.unwrap_or_else(|e| panic!("{e}"));
+    let second = apply_local(client, &request(ns, &dir))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(second.outcome.result.is_ok());
+    assert_eq!(second.outcome.changes.count(Action::Unchanged), 2);
+    let after = cms.get("b").await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        before.metadata.resource_version,
+        after.metadata.resource_version
+    );
+
+    // b leaves the tree: pruned through the stored inventory.
+    std::fs::remove_file(dir.join("apps/b.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    let third = apply_local(client, &request(ns, &dir))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(third.outcome.result.is_ok());
+    assert!(
+        third
+            .outcome
+            .changes
+            .to_string()
+            .contains(&format!("ConfigMap/{ns}/b deleted")),
+        "{}",
+        third.outcome.changes
+    );
+    assert!(
+        cms.get_opt("b")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_none()
+    );
+
+    // A broken file: the build fails, nothing is applied or pruned, and the
+    // status says BuildFailed while keeping the inventory.
+    write(&dir, "apps/c.yaml", "kind: [\n");
+    std::fs::remove_file(dir.join("apps/a.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    let failed = apply_local(client, &request(ns, &dir))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = failed
+        .outcome
+        .result
+        .as_ref()
+        .err()
+        .unwrap_or_else(|| panic!("must fail"));
+    assert_eq!(err.reason(), reason::BUILD_FAILED, "{err}");
+    assert!(failed.outcome.changes.entries.is_empty());
+    assert!(
+        cms.get_opt("a")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_some()
+    );
+    let live = live_kustomization(client, ns, "apps")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("gone"));
+    let status = live.status.unwrap_or_default();
+    let ready = status
+        .conditions
+        .get(READY)
+        .cloned()
+        .unwrap_or_else(|| panic!("no Ready"));
+    assert_eq!(ready.reason, reason::BUILD_FAILED);
+    assert_eq!(status.inventory.unwrap_or_default().entries.len(), 1);
+    assert_eq!(status.last_applied_revision.as_deref(), Some("local"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn without_the_object_in_the_cluster_nothing_is_pruned_and_the_file_is_used() {
+    let Some(env) = fleet_testenv::shared() else {
+        return;
+    };
+    let t = env.namespace("workload-1").await;
+    let ns = t.name.as_str();
+    let dir = tree(ns);
+    write(
+        &dir,
+        "ks.yaml",
+        &format!(
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: {ns}\nspec:\n  interval: 10m\n  path: ./apps\n  prune: true\n  targetNamespace: {ns}\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  postBuild:\n    substitute:\n      greeting: hi\n"
+        ),
+    );
+    let mut req = request(ns, &dir);
+    req.kustomization_file = Some(dir.join("ks.yaml"));
+    let applied = apply_local(&t.client, &req)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!applied.in_cluster);
+    if let Err(e) = &applied.outcome.result {
+        panic!("{e}");
+    }
+    assert_eq!(applied.outcome.changes.count(Action::Created), 2);
+    // Dropping a file without a stored inventory deletes nothing.
+    std::fs::remove_file(dir.join("apps/b.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    let again = apply_local(&t.client, &req)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again.outcome.changes.count(Action::Deleted), 0);
+    let cms: Api<ConfigMap> = Api::namespaced(t.client.clone(), ns);
+    assert!(
+        cms.get_opt("b")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_some()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
