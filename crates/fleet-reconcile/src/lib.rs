@@ -39,6 +39,7 @@
 
 pub mod apply;
 pub mod changeset;
+pub mod depends;
 pub mod drift;
 pub mod git_tree;
 pub mod health;
