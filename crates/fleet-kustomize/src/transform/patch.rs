@@ -42,7 +42,13 @@ fn patch_text(
 ) -> Result<(String, String)> {
     match (path, inline) {
         (Some(p), None) => Ok((t.read(p)?, crate::fs::join(&t.dir, p))),
-        (None, Some(text)) => Ok((text.to_string(), format!("{} (inline patch)", t.file))),
+        // kustomize trims an inline patch (`strings.TrimSpace` in
+        // api/internal/builtins/PatchTransformer.go), so a block scalar that
+        // ends it loses its final line break (`|` comes out as `|-`).
+        (None, Some(text)) => Ok((
+            text.trim().to_string(),
+            format!("{} (inline patch)", t.file),
+        )),
         (Some(_), Some(_)) => Err(Error::Kustomization {
             file: t.file.clone(),
             message: "a patch must have either a path or an inline patch, not both".into(),
@@ -163,7 +169,7 @@ pub(crate) fn apply_strategic_merge_entry(
             (t.read(entry)?, path)
         } else if entry.contains('\n') || entry.contains(':') {
             (
-                entry.to_string(),
+                entry.trim().to_string(),
                 format!("{} (inline patchesStrategicMerge)", t.file),
             )
         } else {
