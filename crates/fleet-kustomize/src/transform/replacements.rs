@@ -251,6 +251,15 @@ fn set_at_created(
         *v = assign(v, new, created)?;
         return Ok(true);
     };
+    // kyaml's SmarterPathSplitter drops the brackets of an element only when
+    // they protect dots (`[a.b/c]`); `[x]` stays a list-element selector,
+    // which must read `field=value` (kyaml/yaml `SplitIndexNameValue`).
+    if first.starts_with('[') && first.ends_with(']') && !first.contains(['=', '.']) {
+        return Err(Error::msg(format!(
+            "unable to find or create field {:?} in replacement target: list path element must contain fieldName=fieldValue for element to match",
+            path.join(".")
+        )));
+    }
     if first == "*" {
         let mut any = false;
         match v {
@@ -319,19 +328,6 @@ fn set_at_created(
             if !m.contains_key(key) {
                 if !create {
                     return Ok(false);
-                }
-                // kyaml creates a missing node from the next path element: a
-                // bracketed one makes a list, whose element selector must be
-                // `field=value` (kyaml/yaml `SplitIndexNameValue`).
-                if let Some(next) = rest.first()
-                    && next.starts_with('[')
-                    && next.ends_with(']')
-                    && !next.contains('=')
-                {
-                    return Err(Error::msg(format!(
-                        "unable to create replacement target field `{}`: list path element must contain fieldName=fieldValue for element to match",
-                        path.join(".")
-                    )));
                 }
                 m.insert(key.to_string(), Value::Null);
                 fresh = true;
