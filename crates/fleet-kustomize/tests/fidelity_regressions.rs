@@ -63,6 +63,8 @@ fidelity! {
     json6902_escaped_paths_and_yaml11_values,
     build_metadata_managed_by_label,
     replacement_bracketed_key_without_dots_is_a_list_selector,
+    patch_that_is_both_strategic_merge_and_json6902,
+    go_regexp_literal_brace_in_target,
 }
 
 /// Every fixture directory has a test above, so none is silently skipped.
@@ -75,6 +77,8 @@ fn every_fidelity_fixture_is_tested() {
         "json6902_escaped_paths_and_yaml11_values",
         "build_metadata_managed_by_label",
         "replacement_bracketed_key_without_dots_is_a_list_selector",
+        "patch_that_is_both_strategic_merge_and_json6902",
+        "go_regexp_literal_brace_in_target",
     ];
     let root = fixture("");
     let mut dirs: Vec<String> = std::fs::read_dir(&root)

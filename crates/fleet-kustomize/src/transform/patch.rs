@@ -28,8 +28,25 @@ fn parse_patch(text: &str, file: &str) -> Result<Patch> {
         .map(|d| &d.value)
         .filter(|v| !v.is_null())
         .collect();
-    if non_null.len() == 1 && matches!(non_null[0], Value::Sequence(_)) {
-        return Ok(Patch::Json(json6902::parse(text, file)?));
+    // kustomize parses the text both ways and insists on exactly one
+    // (api/internal/builtins/PatchTransformer.go): an empty list is both an
+    // empty set of objects and an empty JSON patch, and a stream mixing
+    // objects with a list of operations is neither.
+    match non_null.as_slice() {
+        [Value::Sequence(items)] if items.is_empty() => {
+            return Err(Error::msg(format!(
+                "{file}: illegally qualifies as both an SM and JSON patch: {}",
+                text.trim()
+            )));
+        }
+        [Value::Sequence(_)] => return Ok(Patch::Json(json6902::parse(text, file)?)),
+        many if many.len() > 1 && many.iter().any(|v| matches!(v, Value::Sequence(_))) => {
+            return Err(Error::msg(format!(
+                "{file}: unable to parse SM or JSON patch from {}",
+                text.trim()
+            )));
+        }
+        _ => {}
     }
     Ok(Patch::Strategic(load_resources(text, file)?))
 }
