@@ -65,6 +65,7 @@ fidelity! {
     replacement_bracketed_key_without_dots_is_a_list_selector,
     patch_that_is_both_strategic_merge_and_json6902,
     go_regexp_literal_brace_in_target,
+    replica_count_keeps_a_quoted_type,
 }
 
 /// Every fixture directory has a test above, so none is silently skipped.
@@ -79,6 +80,7 @@ fn every_fidelity_fixture_is_tested() {
         "replacement_bracketed_key_without_dots_is_a_list_selector",
         "patch_that_is_both_strategic_merge_and_json6902",
         "go_regexp_literal_brace_in_target",
+        "replica_count_keeps_a_quoted_type",
     ];
     let root = fixture("");
     let mut dirs: Vec<String> = std::fs::read_dir(&root)
