@@ -18,6 +18,10 @@
 //!   [--kubectl-clusters N]`: `fleet plan` (full and `--changed-only`) on
 //!   that fleet for a one-overlay and a base change, beside a script of
 //!   `kubectl kustomize` at both revisions and `diff -u`.
+//! - `fidelity [--seeds N] [--start S] [--keep-failures DIR] [--jobs J]
+//!   [--min-pass P] [--verbose]`: builds N randomly generated, realistic
+//!   kustomization trees with fleet and with `kubectl kustomize` and groups
+//!   the differences (CI runs a fixed set of seeds).
 //! - `testenv build`: builds `fleet-testenv` (a real control plane from Go
 //!   modules, in `tests/testenv/`) and prints its path.
 //! - `testenv up ARGS…`: builds it and runs `fleet-testenv up ARGS…`.
@@ -28,6 +32,8 @@ mod bench_clusters;
 mod bench_images;
 mod bench_plan;
 mod conformance;
+mod fidelity;
+mod fidelity_gen;
 mod testenv;
 
 use anyhow::{Context, Result, bail};
@@ -73,6 +79,27 @@ enum Task {
         #[command(subcommand)]
         action: TestenvAction,
     },
+    /// Differential run against kubectl kustomize on generated trees.
+    Fidelity {
+        /// How many trees.
+        #[arg(long, default_value_t = 200)]
+        seeds: u64,
+        /// First seed.
+        #[arg(long, default_value_t = 0)]
+        start: u64,
+        /// Copy failing trees here, with kustomize's and fleet's output.
+        #[arg(long)]
+        keep_failures: Option<PathBuf>,
+        /// Worker threads.
+        #[arg(long, default_value_t = 2)]
+        jobs: usize,
+        /// Fail when fewer than this percentage of trees match.
+        #[arg(long, default_value_t = 0.0)]
+        min_pass: f64,
+        /// Print the first difference of each group.
+        #[arg(long)]
+        verbose: bool,
+    },
     /// Run a conformance corpus from ../shared/conformance.
     Conformance {
         /// Which corpus.
@@ -115,6 +142,21 @@ fn main() -> Result<()> {
             }
             TestenvAction::Up { args } => testenv::up(&workspace_root(), &args),
         },
+        Task::Fidelity {
+            seeds,
+            start,
+            keep_failures,
+            jobs,
+            min_pass,
+            verbose,
+        } => fidelity::run(&fidelity::Options {
+            start,
+            seeds,
+            keep_failures,
+            jobs,
+            verbose,
+            min_pass_percent: min_pass,
+        }),
         Task::Conformance { corpus: _, record } => {
             conformance::kustomize(&workspace_root(), record)
         }

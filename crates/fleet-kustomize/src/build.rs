@@ -96,6 +96,26 @@ pub fn build(fs: &dyn FileSystem, dir: &str, opts: &BuildOptions) -> Result<crat
             != Some("true")
     });
     transform::sort::sort(&mut ra.resmap, target.kust.sort_options.as_ref())?;
+    if target
+        .kust
+        .build_metadata
+        .iter()
+        .any(|b| b == "managedByLabel")
+    {
+        // krusty/kustomizer.go labels every resource with the kustomize
+        // version; `kubectl kustomize` embeds kustomize without a version,
+        // so it prints `kustomize-(devel)`.
+        for r in ra.resmap.resources_mut() {
+            let labels = r
+                .metadata_mut()
+                .entry("labels".to_string())
+                .or_insert(Value::Null);
+            crate::resource::ensure_mapping(labels).insert(
+                "app.kubernetes.io/managed-by".to_string(),
+                Value::String("kustomize-(devel)".to_string()),
+            );
+        }
+    }
     let keep_origin = target
         .kust
         .build_metadata
@@ -380,7 +400,13 @@ pub(crate) fn read_text(fs: &dyn FileSystem, path: &str) -> Result<String> {
 /// Reads the resources of a YAML/JSON stream: empty documents are skipped
 /// and `kind: List` documents contribute their items.
 pub(crate) fn load_resources(text: &str, file: &str) -> Result<Vec<Resource>> {
-    let docs = fleet_model::yaml::parse_documents(text).map_err(|e| Error::Yaml {
+    // Plain timestamps come out of kustomize as Go's JSON writes a
+    // time.Time (kyaml's RNode.MarshalJSON decodes with go-yaml v3).
+    let limits = fleet_model::yaml::Limits {
+        go_json_timestamps: true,
+        ..Default::default()
+    };
+    let docs = fleet_model::yaml::parse_documents_with(text, limits).map_err(|e| Error::Yaml {
         file: file.to_string(),
         error: e,
     })?;

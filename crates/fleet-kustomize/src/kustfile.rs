@@ -281,10 +281,11 @@ impl Kustomization {
                 for (k, v) in m {
                     // Field names are matched case-insensitively while
                     // deserializing (crate::casefold), at every depth.
-                    let v = v.to_json_value().map_err(|e| Error::Kustomization {
+                    let mut v = v.to_json_value().map_err(|e| Error::Kustomization {
                         file: file.to_string(),
                         message: e.to_string(),
                     })?;
+                    fold_go_json_strings(&mut v);
                     out.insert(k, v);
                 }
                 serde_json::Value::Object(out)
@@ -364,6 +365,22 @@ impl Kustomization {
     /// Whether this is a `kind: Component`.
     pub fn is_component(&self) -> bool {
         self.kind.as_deref() == Some("Component")
+    }
+}
+
+/// kustomize reads its own file through a Go JSON round trip, which folds
+/// NEL characters in strings (see `fleet_model::yaml::go_json_string`): a
+/// literal `K=a\u{85}b` generates `K: a b`, and its hash says so.
+fn fold_go_json_strings(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::String(s) => {
+            if let std::borrow::Cow::Owned(folded) = fleet_model::yaml::go_json_string(s) {
+                *s = folded;
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(fold_go_json_strings),
+        serde_json::Value::Object(m) => m.values_mut().for_each(fold_go_json_strings),
+        _ => {}
     }
 }
 

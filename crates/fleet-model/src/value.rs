@@ -275,7 +275,10 @@ pub(crate) fn classify_number(text: &str) -> Option<NumberKind> {
         let digits = e.strip_prefix(['-', '+']).unwrap_or(e);
         !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit())
     });
-    (mantissa_ok && exponent_ok).then_some(NumberKind::Float)
+    // Go's `strconv.ParseFloat` fails with a range error past the largest
+    // float64, and the YAML libraries then read the text as a string
+    // (go-yaml `resolve.go`): `1e999` is a string, not infinity.
+    (mantissa_ok && exponent_ok && parse_float(text).is_finite()).then_some(NumberKind::Float)
 }
 
 fn is_json_number(text: &str) -> bool {
@@ -499,6 +502,9 @@ mod tests {
             ("0b101", Some(NumberKind::Int)),
             ("09", Some(NumberKind::Float)),
             ("18446744073709551616", Some(NumberKind::Float)),
+            ("1e999", None),
+            ("-1e999", None),
+            ("1e-999", Some(NumberKind::Float)),
             ("_1", None),
             ("0x", None),
             ("1.2.3", None),

@@ -45,12 +45,16 @@ fn normalize_annotations(v: &mut Value) {
     let Some(meta) = v.get_mut("metadata").and_then(Value::as_mapping_mut) else {
         return;
     };
+    // kustomize removes its build annotations at the end and clears a map
+    // that is left empty (`RemoveBuildAnnotations`): `annotations: {}` is
+    // not printed.
+    if matches!(meta.get("annotations"), Some(Value::Mapping(a)) if a.is_empty()) {
+        meta.shift_remove("annotations");
+        return;
+    }
     let Some(Value::Mapping(ann)) = meta.get("annotations") else {
         return;
     };
-    if ann.is_empty() {
-        return;
-    }
     let mut entries: Vec<(String, Value)> = ann
         .iter()
         .map(|(k, v)| {

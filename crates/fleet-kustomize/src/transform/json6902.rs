@@ -7,10 +7,23 @@ use fleet_model::{Mapping, Number, Value};
 
 /// Parses a patch document (YAML or JSON list of operations).
 pub fn parse(text: &str, file: &str) -> Result<json_patch::Patch> {
-    let v = fleet_model::yaml::parse_one(text).map_err(|e| Error::Yaml {
-        file: file.to_string(),
-        error: e,
-    })?;
+    // kustomize turns YAML operations into JSON with sigs.k8s.io/yaml's
+    // YAMLToJSON, which reads YAML 1.1 scalars as go-yaml v2 does: `NO` is
+    // false, `0755` octal (api/filters/patchjson6902/patchjson6902.go).
+    let limits = fleet_model::yaml::Limits {
+        go_yaml_v2_scalars: true,
+        ..Default::default()
+    };
+    let mut docs =
+        fleet_model::yaml::parse_documents_with(text, limits).map_err(|e| Error::Yaml {
+            file: file.to_string(),
+            error: e,
+        })?;
+    let v = if docs.is_empty() {
+        Value::Null
+    } else {
+        docs.swap_remove(0).value
+    };
     let json = v.to_json_value().map_err(|e| Error::msg(e.to_string()))?;
     serde_json::from_value(json).map_err(|e| Error::Kustomization {
         file: file.to_string(),
@@ -23,6 +36,24 @@ pub fn apply(value: &Value, patch: &json_patch::Patch, what: &str) -> Result<Val
     let mut json = value
         .to_json_value()
         .map_err(|e| Error::msg(e.to_string()))?;
+    // During a build every resource carries kustomize's internal
+    // annotations, so `metadata.annotations` exists when a JSON patch runs
+    // (api/internal/builtins/PatchTransformer.go keeps them aside and puts
+    // them back): `add /metadata/annotations/x` works on an object written
+    // without annotations. An annotation map left empty is dropped when the
+    // internal annotations are removed.
+    let added_annotations = match json.get_mut("metadata") {
+        Some(serde_json::Value::Object(meta))
+            if !matches!(meta.get("annotations"), Some(serde_json::Value::Object(_))) =>
+        {
+            meta.insert(
+                "annotations".into(),
+                serde_json::Value::Object(Default::default()),
+            );
+            true
+        }
+        _ => false,
+    };
     for op in patch.iter() {
         // kustomize's JSON patch library lets `replace` set a key its
         // (existing) parent object lacks; the json-patch crate refuses it.
@@ -37,6 +68,12 @@ pub fn apply(value: &Value, patch: &json_patch::Patch, what: &str) -> Result<Val
         };
         json_patch::patch(&mut json, &[op])
             .map_err(|e| Error::msg(format!("applying JSON 6902 patch to {what}: {e}")))?;
+    }
+    if added_annotations
+        && let Some(serde_json::Value::Object(meta)) = json.get_mut("metadata")
+        && matches!(meta.get("annotations"), Some(serde_json::Value::Object(a)) if a.is_empty())
+    {
+        meta.remove("annotations");
     }
     Ok(from_go_json(json))
 }

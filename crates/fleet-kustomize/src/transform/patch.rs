@@ -28,8 +28,25 @@ fn parse_patch(text: &str, file: &str) -> Result<Patch> {
         .map(|d| &d.value)
         .filter(|v| !v.is_null())
         .collect();
-    if non_null.len() == 1 && matches!(non_null[0], Value::Sequence(_)) {
-        return Ok(Patch::Json(json6902::parse(text, file)?));
+    // kustomize parses the text both ways and insists on exactly one
+    // (api/internal/builtins/PatchTransformer.go): an empty list is both an
+    // empty set of objects and an empty JSON patch, and a stream mixing
+    // objects with a list of operations is neither.
+    match non_null.as_slice() {
+        [Value::Sequence(items)] if items.is_empty() => {
+            return Err(Error::msg(format!(
+                "{file}: illegally qualifies as both an SM and JSON patch: {}",
+                text.trim()
+            )));
+        }
+        [Value::Sequence(_)] => return Ok(Patch::Json(json6902::parse(text, file)?)),
+        many if many.len() > 1 && many.iter().any(|v| matches!(v, Value::Sequence(_))) => {
+            return Err(Error::msg(format!(
+                "{file}: unable to parse SM or JSON patch from {}",
+                text.trim()
+            )));
+        }
+        _ => {}
     }
     Ok(Patch::Strategic(load_resources(text, file)?))
 }
@@ -42,7 +59,13 @@ fn patch_text(
 ) -> Result<(String, String)> {
     match (path, inline) {
         (Some(p), None) => Ok((t.read(p)?, crate::fs::join(&t.dir, p))),
-        (None, Some(text)) => Ok((text.to_string(), format!("{} (inline patch)", t.file))),
+        // kustomize trims an inline patch (`strings.TrimSpace` in
+        // api/internal/builtins/PatchTransformer.go), so a block scalar that
+        // ends it loses its final line break (`|` comes out as `|-`).
+        (None, Some(text)) => Ok((
+            text.trim().to_string(),
+            format!("{} (inline patch)", t.file),
+        )),
         (Some(_), Some(_)) => Err(Error::Kustomization {
             file: t.file.clone(),
             message: "a patch must have either a path or an inline patch, not both".into(),
@@ -163,7 +186,7 @@ pub(crate) fn apply_strategic_merge_entry(
             (t.read(entry)?, path)
         } else if entry.contains('\n') || entry.contains(':') {
             (
-                entry.to_string(),
+                entry.trim().to_string(),
                 format!("{} (inline patchesStrategicMerge)", t.file),
             )
         } else {

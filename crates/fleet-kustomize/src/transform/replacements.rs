@@ -155,9 +155,57 @@ fn refine(value: &Value, opts: Option<&Options>) -> Result<Value> {
             o.index
         )));
     }
-    // kustomize builds the part as an untagged scalar, so it reads back by
-    // its content (`1.25` becomes a number).
-    Ok(fleet_model::yaml::plain_scalar(parts[o.index as usize]))
+    // kustomize copies the source node and replaces its text
+    // (api/filters/replacement/replacement.go `getRefinedValue`), so the
+    // part keeps the source's type: a part of a string is a string.
+    let part = parts[o.index as usize];
+    Ok(match value {
+        Value::String(_) => Value::String(part.to_string()),
+        _ => fleet_model::yaml::plain_scalar(part),
+    })
+}
+
+/// The value a replacement leaves in a target field: kustomize copies only
+/// the text into a scalar target and keeps the target's type ("for scalar,
+/// only copy the value (leave any type intact to auto-convert int->string
+/// or string->int)", api/filters/replacement/replacement.go
+/// `setFieldValue`). A field it created has no type yet, so the text reads
+/// as a plain scalar would (`8080` becomes a number). Collections are
+/// replaced by a copy of the source.
+fn assign(target: &Value, new: Value, created: bool) -> Result<Value> {
+    if matches!(new, Value::Mapping(_) | Value::Sequence(_)) {
+        return Ok(new);
+    }
+    let text = scalar_text(&new);
+    let mismatch = |what: &str| {
+        Error::msg(format!(
+            "replacement: cannot decode !!str `{text}` as a !!{what} (the target field is a {what}, and kustomize keeps its type)"
+        ))
+    };
+    Ok(match target {
+        _ if created => fleet_model::yaml::plain_scalar(&text),
+        Value::Null => fleet_model::yaml::plain_scalar(&text),
+        Value::String(_) => Value::String(text),
+        Value::Number(n) => match fleet_model::Number::parse(&text) {
+            Some(parsed)
+                if parsed.kind() == n.kind()
+                    || n.kind() == fleet_model::value::NumberKind::Float =>
+            {
+                Value::Number(parsed)
+            }
+            _ => {
+                return Err(mismatch(match n.kind() {
+                    fleet_model::value::NumberKind::Int => "int",
+                    fleet_model::value::NumberKind::Float => "float",
+                }));
+            }
+        },
+        Value::Bool(_) => match fleet_model::yaml::plain_scalar(&text) {
+            Value::Bool(b) => Value::Bool(b),
+            _ => return Err(mismatch("bool")),
+        },
+        Value::Mapping(_) | Value::Sequence(_) => new,
+    })
 }
 
 fn set_at(
@@ -166,6 +214,17 @@ fn set_at(
     value: &Value,
     opts: Option<&Options>,
     create: bool,
+) -> Result<bool> {
+    set_at_created(v, path, value, opts, create, false)
+}
+
+fn set_at_created(
+    v: &mut Value,
+    path: &[String],
+    value: &Value,
+    opts: Option<&Options>,
+    create: bool,
+    created: bool,
 ) -> Result<bool> {
     let Some((first, rest)) = path.split_first() else {
         let new = match opts.and_then(|o| {
@@ -189,9 +248,18 @@ fn set_at(
             }
             None => value.clone(),
         };
-        *v = new;
+        *v = assign(v, new, created)?;
         return Ok(true);
     };
+    // kyaml's SmarterPathSplitter drops the brackets of an element only when
+    // they protect dots (`[a.b/c]`); `[x]` stays a list-element selector,
+    // which must read `field=value` (kyaml/yaml `SplitIndexNameValue`).
+    if first.starts_with('[') && first.ends_with(']') && !first.contains(['=', '.']) {
+        return Err(Error::msg(format!(
+            "unable to find or create field {:?} in replacement target: list path element must contain fieldName=fieldValue for element to match",
+            path.join(".")
+        )));
+    }
     if first == "*" {
         let mut any = false;
         match v {
@@ -256,14 +324,16 @@ fn set_at(
                 .strip_prefix('[')
                 .and_then(|s| s.strip_suffix(']'))
                 .unwrap_or(first);
+            let mut fresh = false;
             if !m.contains_key(key) {
                 if !create {
                     return Ok(false);
                 }
                 m.insert(key.to_string(), Value::Null);
+                fresh = true;
             }
             match m.get_mut(key) {
-                Some(child) => set_at(child, rest, value, opts, create),
+                Some(child) => set_at_created(child, rest, value, opts, create, fresh),
                 None => Ok(false),
             }
         }

@@ -16,7 +16,13 @@ pub fn apply(resmap: &mut ResMap, r: &Replica, specs: &[FieldSpec]) -> Result<()
         for fs in specs {
             if fs.matches(&id.group, &id.version, &id.kind) {
                 visit(&mut res.value, fs, Create::Scalar, &mut |n| {
-                    *n = Value::Number(Number::from_i64(r.count));
+                    // kyaml's FieldSetter changes the text of an existing
+                    // scalar and keeps its tag (api/filters/replicacount via
+                    // filtersutil.SetScalar): a quoted "2" stays a string.
+                    *n = match n {
+                        Value::String(_) => Value::String(r.count.to_string()),
+                        _ => Value::Number(Number::from_i64(r.count)),
+                    };
                     Ok(())
                 })?;
             }

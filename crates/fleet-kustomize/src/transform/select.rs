@@ -19,14 +19,75 @@ pub struct Compiled {
     annotations: Option<LabelSelector>,
 }
 
+/// Rewrites a Go (RE2) pattern for Rust's `regex`: in Go a `{` that does
+/// not start a repetition (`{n}`, `{n,}`, `{n,m}`) is a literal brace, so
+/// Flux-style names such as `^\${cluster_name}-app$` select; Rust's parser
+/// refuses them. Braces outside a repetition are escaped; everything else is
+/// kept as written.
+pub(crate) fn go_pattern(p: &str) -> std::borrow::Cow<'_, str> {
+    if !p.contains(['{', '}']) {
+        return std::borrow::Cow::Borrowed(p);
+    }
+    let chars: Vec<char> = p.chars().collect();
+    let mut out = String::with_capacity(p.len() + 4);
+    let mut i = 0;
+    let mut in_class = false;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '\\' => {
+                out.push(c);
+                if let Some(&n) = chars.get(i + 1) {
+                    out.push(n);
+                }
+                i += 2;
+                continue;
+            }
+            '[' if !in_class => in_class = true,
+            ']' if in_class => in_class = false,
+            '{' if !in_class => {
+                let rest: String = chars[i + 1..].iter().collect();
+                let close = rest.find('}');
+                let repetition = close.is_some_and(|end| {
+                    let body = &rest[..end];
+                    let (lo, hi) = body.split_once(',').unwrap_or((body, "0"));
+                    !lo.is_empty()
+                        && lo.bytes().all(|b| b.is_ascii_digit())
+                        && hi.bytes().all(|b| b.is_ascii_digit())
+                });
+                if let (true, Some(end)) = (repetition, close) {
+                    out.push('{');
+                    out.push_str(&rest[..=end]);
+                    i += end + 2;
+                    continue;
+                }
+                out.push_str("\\{");
+                i += 1;
+                continue;
+            }
+            '}' if !in_class => {
+                out.push_str("\\}");
+                i += 1;
+                continue;
+            }
+            _ => {}
+        }
+        out.push(c);
+        i += 1;
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 fn anchored(s: &Option<String>) -> Result<Option<Regex>> {
     match s.as_deref().filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(p) => Regex::new(&format!("^(?:{p})$")).map(Some).map_err(|e| {
-            Error::msg(format!(
-                "invalid regular expression {p:?} in patch target: {e}"
-            ))
-        }),
+        Some(p) => Regex::new(&format!("^(?:{})$", go_pattern(p)))
+            .map(Some)
+            .map_err(|e| {
+                Error::msg(format!(
+                    "invalid regular expression {p:?} in patch target: {e}"
+                ))
+            }),
     }
 }
 
@@ -207,6 +268,17 @@ impl LabelSelector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn go_literal_braces_are_escaped_and_repetitions_kept() {
+        assert_eq!(
+            go_pattern(r"^\${cluster_name}-app$"),
+            r"^\$\{cluster_name\}-app$"
+        );
+        assert_eq!(go_pattern("a{2,3}b{4}c{5,}"), "a{2,3}b{4}c{5,}");
+        assert_eq!(go_pattern("[{}]x{y"), r"[{}]x\{y");
+        assert!(Regex::new(&go_pattern(r"^\${cluster_name}-app$")).is_ok());
+    }
 
     #[test]
     fn label_selectors_follow_kubernetes_syntax() {

@@ -20,6 +20,7 @@
 
 mod read;
 mod scalar;
+mod timestamp;
 mod write;
 
 pub use read::{Document, Limits, YamlError, parse_documents, parse_documents_with, parse_one};
@@ -36,6 +37,6 @@ pub fn plain_scalar(text: &str) -> crate::Value {
     scalar::resolve_plain(text)
 }
 pub use write::{
-    WriteOptions, natural_cmp, to_string, to_string_documents, to_string_documents_with,
-    to_string_with,
+    WriteOptions, go_json_string, natural_cmp, to_string, to_string_documents,
+    to_string_documents_with, to_string_with,
 };

@@ -28,6 +28,13 @@ pub struct Limits {
     /// `sigs.k8s.io/yaml` reads text back: `yes`/`no`/`on`/`off` are
     /// booleans, `0777` is octal, `1_000` is an integer.
     pub go_yaml_v2_scalars: bool,
+    /// Read plain timestamps (`2001-12-14`, `2001-12-14T10:00:00Z`…) as
+    /// the text Go's JSON encoding of the parsed time gives
+    /// (`2001-12-14T00:00:00Z`): kustomize's resources pass through
+    /// go-yaml v3, which decodes them as `time.Time`, and then through JSON.
+    /// In a flow collection a timestamp holding `:` is re-quoted by the
+    /// emitter first and stays text.
+    pub go_json_timestamps: bool,
 }
 
 impl Default for Limits {
@@ -37,6 +44,7 @@ impl Default for Limits {
             max_depth: 256,
             allow_duplicate_keys: false,
             go_yaml_v2_scalars: false,
+            go_json_timestamps: false,
         }
     }
 }
@@ -107,6 +115,31 @@ pub fn parse_documents_with(text: &str, limits: Limits) -> Result<Vec<Document>,
     let mut doc_line = 1;
     let mut doc_value: Option<Value> = None;
     let mut last_span: Option<Span> = None;
+    // A block scalar that runs to the end of a stream without a final line
+    // break has no final line break (go-yaml v3's scanner); saphyr adds one.
+    let unterminated_end =
+        (!text.is_empty() && !text.ends_with(['\n', '\r'])).then(|| text.chars().count());
+
+    // Whether each open collection is a flow collection, and a cursor that
+    // turns the parser's character positions into byte positions.
+    let mut flow: Vec<bool> = Vec::new();
+    let mut cursor = (0usize, 0usize);
+    let mut starts_flow = |char_index: usize| -> bool {
+        if char_index < cursor.0 {
+            cursor = (0, 0);
+        }
+        let rest = &text[cursor.1..];
+        let mut it = rest.char_indices();
+        let mut byte = cursor.1;
+        for _ in cursor.0..char_index {
+            match it.next() {
+                Some((_, c)) => byte += c.len_utf8(),
+                None => break,
+            }
+        }
+        cursor = (char_index, byte);
+        matches!(text[byte..].chars().next(), Some('[' | '{'))
+    };
 
     for item in Parser::new_from_str(text) {
         let (event, span) = item.map_err(|e| YamlError {
@@ -140,17 +173,36 @@ pub fn parse_documents_with(text: &str, limits: Limits) -> Result<Vec<Document>,
                 Some((value.clone(), *count, *count, 0))
             }
             Event::Scalar(text, style, anchor, tag) => {
-                let value = scalar_value(
+                let text = match (style, unterminated_end) {
+                    (ScalarStyle::Literal | ScalarStyle::Folded, Some(end))
+                        if span.end.index() >= end && text.ends_with('\n') =>
+                    {
+                        std::borrow::Cow::Owned(text[..text.len() - 1].to_string())
+                    }
+                    _ => text,
+                };
+                let mut value = scalar_value(
                     &text,
                     style,
                     tag.as_deref(),
                     &span,
                     limits.go_yaml_v2_scalars,
                 )?;
+                if limits.go_json_timestamps
+                    && style == ScalarStyle::Plain
+                    && tag.is_none()
+                    && !(flow.last() == Some(&true) && text.contains(':'))
+                    && let Some(t) = super::timestamp::parse(&text)
+                {
+                    value = Value::String(super::timestamp::rfc3339_nano(&t));
+                }
                 Some((value, 1, 1, anchor))
             }
             Event::SequenceStart(anchor, tag) => {
                 check_collection_tag(tag.as_deref(), "seq", &span)?;
+                if limits.go_json_timestamps {
+                    flow.push(starts_flow(span.start.index()));
+                }
                 if stack.len() >= limits.max_depth {
                     return Err(YamlError::at(
                         &span,
@@ -166,6 +218,9 @@ pub fn parse_documents_with(text: &str, limits: Limits) -> Result<Vec<Document>,
             }
             Event::MappingStart(anchor, tag) => {
                 check_collection_tag(tag.as_deref(), "map", &span)?;
+                if limits.go_json_timestamps {
+                    flow.push(starts_flow(span.start.index()));
+                }
                 if stack.len() >= limits.max_depth {
                     return Err(YamlError::at(
                         &span,
@@ -181,7 +236,7 @@ pub fn parse_documents_with(text: &str, limits: Limits) -> Result<Vec<Document>,
                 });
                 None
             }
-            Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
+            Event::SequenceEnd | Event::MappingEnd => match pop_both(&mut stack, &mut flow) {
                 Some(Frame::Sequence {
                     items,
                     anchor,
@@ -223,6 +278,11 @@ pub fn parse_documents_with(text: &str, limits: Limits) -> Result<Vec<Document>,
         return Err(YamlError::at(&span, "unexpected end of the stream"));
     }
     Ok(docs)
+}
+
+fn pop_both(stack: &mut Vec<Frame>, flow: &mut Vec<bool>) -> Option<Frame> {
+    flow.pop();
+    stack.pop()
 }
 
 fn attach(
@@ -453,5 +513,59 @@ mod tests {
     fn unknown_tags_are_refused_with_advice() {
         let err = parse_one("a: !vault secret\n").err();
         assert!(err.is_some_and(|e| e.message.contains("unsupported YAML tag")));
+    }
+}
+
+#[cfg(test)]
+mod block_scalar_end_tests {
+    use super::*;
+
+    #[test]
+    fn a_block_scalar_at_the_end_of_a_stream_without_a_line_break_has_none() {
+        for (text, want) in [
+            ("a: |\n  x", "x"),
+            ("a: |\n  x\n", "x\n"),
+            ("a: |+\n  x", "x"),
+            ("a: |+\n  x\n\n", "x\n\n"),
+            ("a: |-\n  x", "x"),
+            ("a: >\n  x\n  y", "x y"),
+        ] {
+            let v = parse_one(text).unwrap_or_default();
+            assert_eq!(v.get("a").and_then(Value::as_str), Some(want), "{text:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod timestamp_tests {
+    use super::*;
+
+    #[test]
+    fn plain_timestamps_read_as_go_json_writes_them_when_asked() {
+        let limits = Limits {
+            go_json_timestamps: true,
+            ..Default::default()
+        };
+        let text = "a: 2001-12-14\nb: '2001-12-14'\nc: [2001-1-2, 2001-12-14T1:2:3Z]\nd:\n- 2001-12-14T1:2:3Z\n";
+        let v = parse_documents_with(text, limits)
+            .ok()
+            .and_then(|mut d| d.pop())
+            .map(|d| d.value)
+            .unwrap_or_default();
+        let s = |p: &[&str]| v.pointer(p).and_then(Value::as_str).map(str::to_string);
+        assert_eq!(s(&["a"]).as_deref(), Some("2001-12-14T00:00:00Z"));
+        assert_eq!(s(&["b"]).as_deref(), Some("2001-12-14"));
+        let c: Vec<&str> = v
+            .get("c")
+            .and_then(Value::as_sequence)
+            .map(|x| x.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(c, ["2001-01-02T00:00:00Z", "2001-12-14T1:2:3Z"]);
+        let d: Vec<&str> = v
+            .get("d")
+            .and_then(Value::as_sequence)
+            .map(|x| x.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(d, ["2001-12-14T01:02:03Z"]);
     }
 }

@@ -42,8 +42,24 @@ pub(crate) enum StringStyle {
 /// literal blocks for multi-line text, double quotes for text that would read
 /// back as another type, plain where YAML syntax allows it, single quotes
 /// otherwise, and double quotes with escapes for unprintable characters.
+#[cfg(test)]
 pub(crate) fn string_style(s: &str) -> StringStyle {
-    if !s.chars().all(is_printable) {
+    string_style_with(s, false)
+}
+
+/// [`string_style`], or with `go_yaml_v2` the style go-yaml v2 (which
+/// prints kustomize's output, through `sigs.k8s.io/yaml`) gives: characters
+/// outside the Basic Multilingual Plane and NEL are not printable for it,
+/// and the line and paragraph separators are line breaks, so a string
+/// holding one cannot be plain (go-yaml v2 `emitterc.go`,
+/// `yaml_emitter_analyze_scalar`).
+pub(crate) fn string_style_with(s: &str, go_yaml_v2: bool) -> StringStyle {
+    let printable = if go_yaml_v2 {
+        is_printable_v2
+    } else {
+        is_printable
+    };
+    if !s.chars().all(printable) {
         return StringStyle::DoubleQuoted;
     }
     if s.contains('\n') {
@@ -56,6 +72,18 @@ pub(crate) fn string_style(s: &str) -> StringStyle {
     if reads_as_other_type(s) {
         return StringStyle::DoubleQuoted;
     }
+    if go_yaml_v2 && s.contains(is_separator) {
+        // A line break: never plain; single quotes unless a space touches it.
+        let chars: Vec<char> = s.chars().collect();
+        let space_touches = chars
+            .windows(2)
+            .any(|w| (w[0] == ' ' && is_separator(w[1])) || (is_separator(w[0]) && w[1] == ' '));
+        return if space_touches {
+            StringStyle::DoubleQuoted
+        } else {
+            StringStyle::SingleQuoted
+        };
+    }
     if plain_allowed(s) {
         StringStyle::Plain
     } else {
@@ -63,10 +91,22 @@ pub(crate) fn string_style(s: &str) -> StringStyle {
     }
 }
 
+/// The line and paragraph separators, line breaks for libyaml.
+pub(crate) fn is_separator(c: char) -> bool {
+    matches!(c, '\u{2028}' | '\u{2029}')
+}
+
 /// libyaml's `IS_PRINTABLE` (tab is not printable: strings holding one are
 /// double-quoted with `\t`).
 pub(crate) fn is_printable(c: char) -> bool {
     matches!(c, '\n' | '\u{20}'..='\u{7E}' | '\u{85}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+        && c != '\u{FEFF}'
+}
+
+/// go-yaml v2's `is_printable`, which looks at UTF-8 bytes and so never
+/// admits four-byte characters (everything past U+FFFF) nor NEL.
+pub(crate) fn is_printable_v2(c: char) -> bool {
+    matches!(c, '\n' | '\u{20}'..='\u{7E}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
         && c != '\u{FEFF}'
 }
 
@@ -129,34 +169,10 @@ fn is_base60_float(s: &str) -> bool {
         && frac.is_none_or(|f| f.bytes().all(|c| c.is_ascii_digit() || c == b'_'))
 }
 
-/// The timestamp forms go-yaml v3 recognises in plain scalars:
-/// `YYYY-M-D`, optionally followed by `T`/`t`/space and `H:M:S[.frac][zone]`.
+/// The timestamps go-yaml reads in plain scalars (Go's `time.Parse` with
+/// its four layouts).
 fn is_timestamp(s: &str) -> bool {
-    let b = s.as_bytes();
-    if b.len() < 8 || !b[..4].iter().all(u8::is_ascii_digit) || b[4] != b'-' {
-        return false;
-    }
-    let rest = &s[5..];
-    let date_end = rest.find(['T', 't', ' ']).unwrap_or(rest.len());
-    let mut date = rest[..date_end].split('-');
-    let (Some(month), Some(day), None) = (date.next(), date.next(), date.next()) else {
-        return false;
-    };
-    let small = |p: &str| matches!(p.len(), 1 | 2) && p.bytes().all(|c| c.is_ascii_digit());
-    if !small(month) || !small(day) {
-        return false;
-    }
-    if date_end == rest.len() {
-        return true;
-    }
-    let time = rest[date_end + 1..].trim_start_matches(' ');
-    let clock_end = time.find(['.', 'Z', '+', '-', ' ']).unwrap_or(time.len());
-    let mut clock = time[..clock_end].split(':');
-    matches!(
-        (clock.next(), clock.next(), clock.next(), clock.next()),
-        (Some(h), Some(m), Some(sec), None) if small(h) && m.len() == 2 && sec.len() == 2
-            && m.bytes().all(|c| c.is_ascii_digit()) && sec.bytes().all(|c| c.is_ascii_digit())
-    )
+    super::timestamp::is_timestamp(s)
 }
 
 /// libyaml's analysis of whether a single-line string may be written plain
@@ -200,7 +216,7 @@ fn plain_allowed(s: &str) -> bool {
 /// libyaml refuses a literal block when a space precedes a line break or
 /// ends the text.
 fn literal_allowed(s: &str) -> bool {
-    !s.contains(" \n") && !s.ends_with(' ')
+    !s.contains(" \n") && !s.contains(" \u{2028}") && !s.contains(" \u{2029}") && !s.ends_with(' ')
 }
 
 #[cfg(test)]
@@ -273,6 +289,8 @@ mod tests {
         assert!(is_timestamp("2001-12-14"));
         assert!(is_timestamp("2001-12-14t21:59:43.10-05:00"));
         assert!(is_timestamp("2001-12-14 21:59:43.10"));
+        assert!(!is_timestamp("2001-02-30"));
+        assert!(!is_timestamp("2001-12-14T10:00:00"));
         assert!(!is_timestamp("2001-12"));
         assert!(!is_timestamp("v2001-12-14"));
     }

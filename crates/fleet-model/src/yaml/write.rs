@@ -6,8 +6,9 @@
 //! `kubectl kustomize` prints (it marshals every resource through
 //! `sigs.k8s.io/yaml`). Scalar styles follow libyaml's rules in both.
 
-use super::scalar::{StringStyle, string_style};
+use super::scalar::{StringStyle, is_printable, is_printable_v2, is_separator, string_style_with};
 use crate::value::Value;
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fmt::Write;
 
@@ -18,6 +19,10 @@ pub struct WriteOptions {
     pub sort_keys: bool,
     /// Fold plain and quoted scalars past this column, as libyaml does.
     pub width: Option<usize>,
+    /// Print strings as go-yaml v2 does after Go's JSON round trip
+    /// (`sigs.k8s.io/yaml`'s `JSONToYAML`, which prints kustomize's output):
+    /// see [`go_json_string`] and v2's notion of printable characters.
+    pub go_yaml_v2: bool,
 }
 
 impl WriteOptions {
@@ -26,6 +31,7 @@ impl WriteOptions {
         WriteOptions {
             sort_keys: true,
             width: Some(80),
+            go_yaml_v2: true,
         }
     }
 }
@@ -244,7 +250,10 @@ impl Writer {
             Value::Null => self.out.push_str("null"),
             Value::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
             Value::Number(n) => self.out.push_str(n.as_text()),
-            Value::String(s) => self.string(s, indent, true),
+            Value::String(s) => {
+                let s = self.text(s);
+                self.string(&s, indent, true)
+            }
             Value::Sequence(_) => self.out.push_str("[]"),
             Value::Mapping(_) => self.out.push_str("{}"),
         }
@@ -252,15 +261,25 @@ impl Writer {
 
     /// Keys never use block scalars or folding.
     fn key(&mut self, k: &str) {
-        match string_style(k) {
-            StringStyle::Literal => self.double_quoted(k, 0, false),
-            _ => self.string(k, 0, false),
+        let k = self.text(k);
+        match string_style_with(&k, self.opts.go_yaml_v2) {
+            StringStyle::Literal => self.double_quoted(&k, 0, false),
+            _ => self.string(&k, 0, false),
+        }
+    }
+
+    /// The string as the printer receives it (see [`go_json_string`]).
+    fn text<'s>(&self, s: &'s str) -> Cow<'s, str> {
+        if self.opts.go_yaml_v2 {
+            go_json_string(s)
+        } else {
+            Cow::Borrowed(s)
         }
     }
 
     /// `indent` is where continuation lines and block content start.
     fn string(&mut self, s: &str, indent: usize, allow_breaks: bool) {
-        match string_style(s) {
+        match string_style_with(s, self.opts.go_yaml_v2) {
             StringStyle::Plain => self.plain(s, indent, allow_breaks),
             StringStyle::SingleQuoted => self.single_quoted(s, indent, allow_breaks),
             StringStyle::DoubleQuoted => self.double_quoted(s, indent, allow_breaks),
@@ -300,6 +319,7 @@ impl Writer {
         self.out.push('\'');
         let chars: Vec<char> = s.chars().collect();
         let mut spaces = false;
+        let mut breaks = false;
         for (i, &c) in chars.iter().enumerate() {
             if c == ' ' {
                 let next_space = chars.get(i + 1) == Some(&' ');
@@ -314,7 +334,17 @@ impl Writer {
                     self.out.push(c);
                 }
                 spaces = true;
+            } else if is_separator(c) {
+                // libyaml writes a line break as itself, and indents the
+                // text that follows it (`yaml_emitter_write_single_quoted`).
+                self.out.push(c);
+                breaks = true;
+                spaces = false;
             } else {
+                if breaks {
+                    self.indent(indent);
+                    breaks = false;
+                }
                 if c == '\'' {
                     self.out.push('\'');
                 }
@@ -329,8 +359,12 @@ impl Writer {
         self.out.push('"');
         let chars: Vec<char> = s.chars().collect();
         let mut spaces = false;
+        let v2 = self.opts.go_yaml_v2;
+        // go-yaml v2 escapes every character of a string that starts with a
+        // byte order mark, as kubectl kustomize prints it.
+        let escape_all = v2 && s.starts_with('\u{FEFF}');
         for (i, &c) in chars.iter().enumerate() {
-            if let Some(esc) = escape(c) {
+            if let Some(esc) = escape(c, v2, escape_all) {
                 self.out.push_str(&esc);
                 spaces = false;
             } else if c == ' ' {
@@ -372,14 +406,80 @@ impl Writer {
             self.out.push('\n');
             if !line.is_empty() {
                 self.indent(indent);
-                self.out.push_str(line);
+                if line.contains(is_separator) {
+                    // A separator is a line break for libyaml: the text
+                    // after it is indented again.
+                    let mut breaks = false;
+                    for c in line.chars() {
+                        if is_separator(c) {
+                            breaks = true;
+                        } else if breaks {
+                            self.indent(indent);
+                            breaks = false;
+                        }
+                        self.out.push(c);
+                    }
+                } else {
+                    self.out.push_str(line);
+                }
             }
         }
     }
 }
 
-/// libyaml's escape for a character in a double-quoted scalar, if it needs one.
-fn escape(c: char) -> Option<String> {
+/// A string as go-yaml v2 reads it back from Go's JSON encoding of it, the
+/// step between kustomize's resources and its printed output
+/// (`sigs.k8s.io/yaml.JSONToYAML`). Go's encoder escapes control characters
+/// and the line and paragraph separators but writes NEL (U+0085) as it is,
+/// and inside a double-quoted YAML scalar NEL is a line break: it folds, with
+/// the spaces around it, to one space, or to `n - 1` newlines for a run of
+/// `n` (libyaml's `yaml_parser_scan_flow_scalar`).
+pub fn go_json_string(s: &str) -> Cow<'_, str> {
+    const NEL: char = '\u{85}';
+    if !s.contains(NEL) {
+        return Cow::Borrowed(s);
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c != ' ' && c != NEL {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let mut whitespace = 0usize;
+        let mut leading_break = false;
+        let mut trailing_breaks = 0usize;
+        while i < chars.len() && (chars[i] == ' ' || chars[i] == NEL) {
+            if chars[i] == ' ' {
+                if !leading_break {
+                    whitespace += 1;
+                }
+            } else if !leading_break {
+                whitespace = 0;
+                leading_break = true;
+            } else {
+                trailing_breaks += 1;
+            }
+            i += 1;
+        }
+        if !leading_break {
+            out.extend(std::iter::repeat_n(' ', whitespace));
+        } else if trailing_breaks == 0 {
+            out.push(' ');
+        } else {
+            out.extend(std::iter::repeat_n('\n', trailing_breaks));
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// libyaml's escape for a character in a double-quoted scalar, if it needs
+/// one (with `v2`, by go-yaml v2's notion of printable; with `all`, every
+/// character is escaped).
+fn escape(c: char, v2: bool, all: bool) -> Option<String> {
     Some(match c {
         '"' => "\\\"".into(),
         '\\' => "\\\\".into(),
@@ -396,7 +496,8 @@ fn escape(c: char) -> Option<String> {
         '\u{A0}' => "\\_".into(),
         '\u{2028}' => "\\L".into(),
         '\u{2029}' => "\\P".into(),
-        c if super::scalar::is_printable(c) => return None,
+        c if !all && v2 && is_printable_v2(c) => return None,
+        c if !all && !v2 && is_printable(c) => return None,
         c => {
             let mut s = String::new();
             let n = c as u32;
