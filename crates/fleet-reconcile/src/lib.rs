@@ -46,3 +46,4 @@ pub mod inventory;
 pub mod order;
 pub mod plan;
 pub mod prune;
+pub mod source;
