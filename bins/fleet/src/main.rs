@@ -38,6 +38,9 @@ enum Command {
     /// revisions, compared per cluster, Kustomization and object; exits 1
     /// when something changes.
     Plan(commands::plan::Args),
+    /// Git sources as Flux's source-controller keeps them: fetch a
+    /// reference and write its content-addressed artifact.
+    Source(commands::source::Args),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
         Command::Cluster(args) => commands::cluster::run(&args),
         Command::Validate(args) => commands::validate::run(&args),
         Command::Plan(args) => commands::plan::run(&args),
+        Command::Source(args) => commands::source::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -197,7 +197,20 @@ fn decryption_keys(
     {
         entries.extend(secret_entries(found)?);
     }
-    for file in &args.decryption_key {
+    entries.extend(key_file_entries(&args.decryption_key)?);
+    if entries.is_empty() {
+        return Ok(None);
+    }
+    let ring = KeyRing::from_secret_data(entries.iter().map(|(k, v)| (k.as_str(), v.as_slice())))?;
+    Ok(Some(Arc::new(ring)))
+}
+
+/// The `--decryption-key` files as decryption Secret entries
+/// (`<file>.agekey` for an age identity file, `<file>.asc` for an armored
+/// PGP private key).
+pub fn key_file_entries(files: &[PathBuf]) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut entries = Vec::new();
+    for file in files {
         let data = std::fs::read(file)
             .with_context(|| format!("--decryption-key {}: cannot read", file.display()))?;
         let text = String::from_utf8_lossy(&data);
@@ -213,11 +226,7 @@ fn decryption_keys(
         };
         entries.push((format!("{}.{kind}", file.display()), data));
     }
-    if entries.is_empty() {
-        return Ok(None);
-    }
-    let ring = KeyRing::from_secret_data(entries.iter().map(|(k, v)| (k.as_str(), v.as_slice())))?;
-    Ok(Some(Arc::new(ring)))
+    Ok(entries)
 }
 
 /// Every object in the repository's YAML files, skipping what Git ignores
@@ -264,7 +273,7 @@ fn is_named_flux_kustomization(v: &Value, name: &str, namespace: &str) -> bool {
 
 /// Every document of a YAML file the user named; a YAML error is an error
 /// here, with the file and line.
-fn read_objects(file: &Path) -> Result<Vec<RepoObject>> {
+pub fn read_objects(file: &Path) -> Result<Vec<RepoObject>> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("failed to read {}", file.display()))?;
     let docs = fleet_model::yaml::parse_documents(&text)
