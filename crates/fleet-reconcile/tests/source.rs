@@ -406,6 +406,15 @@ fn failures_are_typed_with_flux_reasons() {
     assert_eq!(e.reason(), "URLInvalid", "{e}");
 
     let e = fetch_error(&main_branch("ssh://git@127.0.0.1/x.git"));
+    assert!(matches!(e, SourceError::Secret { .. }), "{e}");
+    assert_eq!(e.reason(), "AuthenticationFailed");
+    let mut with_passphrase = main_branch("ssh://git@127.0.0.1/x.git");
+    with_passphrase.credentials = secret(&[
+        ("identity", b"key"),
+        ("known_hosts", b"hosts"),
+        ("password", b"passphrase"),
+    ]);
+    let e = fetch_error(&with_passphrase);
     assert!(matches!(e, SourceError::Unsupported { .. }), "{e}");
 
     // A closed port.
@@ -585,4 +594,74 @@ fn https_with_a_private_ca_basic_and_bearer_credentials_and_a_client_certificate
     )
     .unwrap();
     assert_eq!(stored(ok).revision, expected);
+}
+
+#[test]
+fn ssh_with_a_deploy_key_and_known_hosts_and_an_unknown_host_refused() {
+    use fleet_testenv::git::SshServer;
+    if !SshServer::available() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "sshd (openssh-server) is missing; .ci/run installs it"
+        );
+        eprintln!("skipped: sshd is not installed (apt-get install openssh-server)");
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let (_work, commit) = fleet_repo(root.path());
+    let server = SshServer::start(&root.path().join("sshd"));
+    let url = server.url(&root.path().join("fleet.git"));
+    let fetch = |credentials: source::Credentials| {
+        let mut src = main_branch(&url);
+        src.credentials = credentials;
+        let store = tempfile::tempdir().unwrap();
+        source::fetch(&src, &Storage::new(store.path()), "ns", "r", None)
+    };
+    let ok = fetch(secret(&[
+        ("identity", &server.identity),
+        ("known_hosts", &server.known_hosts),
+    ]))
+    .unwrap();
+    let ok = stored(ok);
+    assert_eq!(ok.revision, format!("main@sha1:{commit}"));
+    // Same tree as over git:// and http: the same digest.
+    let daemon = GitDaemon::start(root.path());
+    let store = tempfile::tempdir().unwrap();
+    let other = stored(
+        source::fetch(
+            &main_branch(&daemon.url("fleet.git")),
+            &Storage::new(store.path()),
+            "ns",
+            "r",
+            None,
+        )
+        .unwrap(),
+    );
+    assert_eq!(ok.digest, other.digest);
+
+    // A host key that is not the server's: refused.
+    let wrong = b"[127.0.0.1]:1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n".to_vec();
+    let wrong = String::from_utf8_lossy(&wrong).replace(
+        "]:1 ",
+        &format!(
+            "]:{} ",
+            url.split(':')
+                .nth(2)
+                .and_then(|p| p.split('/').next())
+                .unwrap()
+        ),
+    );
+    let e = fetch(secret(&[
+        ("identity", &server.identity),
+        ("known_hosts", wrong.as_bytes()),
+    ]))
+    .unwrap_err();
+    assert_eq!(e.reason(), "GitOperationFailed", "{e}");
+    assert!(
+        e.to_string().contains("the host key is not in known_hosts"),
+        "{e}"
+    );
+    // No known_hosts: refused before connecting.
+    let e = fetch(secret(&[("identity", &server.identity)])).unwrap_err();
+    assert_eq!(e.reason(), "AuthenticationFailed", "{e}");
 }

@@ -6,8 +6,10 @@
 //!
 //! Transports: `file://` (gix runs `git-upload-pack`), `git://` and smart
 //! HTTP (`http://`, `https://` with Mozilla's roots plus the Secret's
-//! `ca.crt`, a client certificate, basic or bearer credentials). SSH URLs
-//! are refused with [`SourceError::Unsupported`] for now.
+//! `ca.crt`, a client certificate, basic or bearer credentials) and
+//! `ssh://` (the `ssh` program with the Secret's `identity` and
+//! `known_hosts`; a key with a passphrase is refused with
+//! [`SourceError::Unsupported`] for now).
 //!
 //! Nothing is fetched when nothing changed: given the last observed
 //! revision and content settings ([`Observed`]), [`fetch`] lists the
@@ -31,6 +33,7 @@ pub mod exclude;
 mod http;
 pub mod reference;
 mod remote;
+mod ssh;
 pub mod storage;
 
 use std::collections::BTreeMap;

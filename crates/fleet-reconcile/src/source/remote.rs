@@ -41,11 +41,7 @@ pub(super) fn check(source: &GitSource) -> Result<(), SourceError> {
             });
         }
         gix::url::Scheme::Http | gix::url::Scheme::Https => {}
-        gix::url::Scheme::Ssh => {
-            return Err(SourceError::Unsupported {
-                what: "ssh:// URLs (SSH transport with deploy keys and known_hosts)".into(),
-            });
-        }
+        gix::url::Scheme::Ssh => super::ssh::check(source)?,
         ref other => {
             return Err(SourceError::UrlInvalid {
                 url: source.url.clone(),
@@ -93,6 +89,11 @@ fn scratch(source: &GitSource) -> Result<(tempfile::TempDir, gix::Repository), S
     )
     .map_err(|e| git(e.to_string()))?
     .to_thread_local();
+    let mut repo = repo;
+    if gix::url::parse(source.url.as_str().into()).is_ok_and(|u| u.scheme == gix::url::Scheme::Ssh)
+    {
+        super::ssh::configure(&mut repo, dir.path(), source)?;
+    }
     Ok((dir, repo))
 }
 
@@ -412,6 +413,7 @@ fn classify(
     use gix::protocol::transport::client::Error as Transport;
     let mut auth = false;
     let mut unreachable = false;
+    let mut ssh_closed = false;
     let mut messages: Vec<String> = Vec::new();
     // thiserror's `transparent` hides the handshake error from the source
     // chain: look through the wrappers gix returns.
@@ -453,6 +455,7 @@ fn classify(
         }
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             use std::io::ErrorKind::*;
+            ssh_closed |= io.kind() == UnexpectedEof;
             auth |= io.kind() == PermissionDenied;
             unreachable |= matches!(
                 io.kind(),
@@ -466,7 +469,13 @@ fn classify(
         }
         current = e.source();
     }
-    let message = messages.join(": ");
+    let mut message = messages.join(": ");
+    if ssh_closed && source.url.starts_with("ssh://") {
+        // gix runs the ssh program, whose own message goes to standard error.
+        message.push_str(
+            " (the ssh program ended the connection: the host key is not in known_hosts, the key was refused, or the host is unreachable)",
+        );
+    }
     let url = source.url.clone();
     if auth {
         SourceError::Authentication { url, message }

@@ -140,11 +140,11 @@ fn wait_for_port(port: u16, child: &mut Child) {
             return;
         }
         if let Ok(Some(status)) = child.try_wait() {
-            panic!("git daemon exited: {status}");
+            panic!("the server exited: {status}");
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    panic!("git daemon did not listen on port {port}");
+    panic!("the server did not listen on port {port}");
 }
 
 /// `git daemon` serving the repositories under a directory on a loopback
@@ -184,6 +184,110 @@ impl GitDaemon {
 }
 
 impl Drop for GitDaemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Debian's `sshd` on a loopback port, serving the repositories of this
+/// machine to one deploy key (as the user running the test), with a host
+/// key of its own.
+pub struct SshServer {
+    child: Child,
+    port: u16,
+    /// The deploy key's private half (OpenSSH format, no passphrase).
+    pub identity: Vec<u8>,
+    /// A `known_hosts` line for this server.
+    pub known_hosts: Vec<u8>,
+    /// The user to log in as.
+    pub user: String,
+}
+
+impl SshServer {
+    /// Whether `sshd` is installed (Debian's openssh-server).
+    pub fn available() -> bool {
+        Path::new("/usr/sbin/sshd").exists()
+    }
+
+    /// Starts sshd with keys made under `dir`.
+    pub fn start(dir: &Path) -> SshServer {
+        std::fs::create_dir_all(dir).expect("create the sshd directory");
+        // sshd insists on its privilege separation directory.
+        std::fs::create_dir_all("/run/sshd").expect("create /run/sshd");
+        let keygen = |name: &str| {
+            let path = dir.join(name);
+            let _ = std::fs::remove_file(&path);
+            let _ = std::fs::remove_file(path.with_extension("pub"));
+            let out = Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
+                .arg(&path)
+                .output()
+                .expect("run ssh-keygen");
+            assert!(
+                out.status.success(),
+                "ssh-keygen: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        keygen("host_key");
+        keygen("deploy_key");
+        let read = |name: &str| std::fs::read(dir.join(name)).expect("read a key");
+        std::fs::write(dir.join("authorized_keys"), read("deploy_key.pub"))
+            .expect("write authorized_keys");
+        let port = free_port();
+        let user = String::from_utf8_lossy(
+            &Command::new("id")
+                .arg("-un")
+                .output()
+                .expect("run id")
+                .stdout,
+        )
+        .trim()
+        .to_string();
+        let config = format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nPidFile {pid}\nAuthorizedKeysFile {auth}\nStrictModes no\nUsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nAllowUsers {user}\nLogLevel ERROR\n",
+            host = dir.join("host_key").display(),
+            pid = dir.join("sshd.pid").display(),
+            auth = dir.join("authorized_keys").display(),
+        );
+        std::fs::write(dir.join("sshd_config"), config).expect("write sshd_config");
+        let mut child = Command::new("/usr/sbin/sshd")
+            .args(["-D", "-e", "-f"])
+            .arg(dir.join("sshd_config"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start sshd");
+        wait_for_port(port, &mut child);
+        let host_pub = String::from_utf8_lossy(&read("host_key.pub")).into_owned();
+        let mut fields = host_pub.split_whitespace();
+        let (kind, key) = (
+            fields.next().unwrap_or_default(),
+            fields.next().unwrap_or_default(),
+        );
+        SshServer {
+            child,
+            port,
+            identity: read("deploy_key"),
+            known_hosts: format!("[127.0.0.1]:{port} {kind} {key}\n").into_bytes(),
+            user,
+        }
+    }
+
+    /// `ssh://<user>@127.0.0.1:<port><absolute path>`.
+    pub fn url(&self, path: &Path) -> String {
+        format!(
+            "ssh://{}@127.0.0.1:{}{}",
+            self.user,
+            self.port,
+            path.display()
+        )
+    }
+}
+
+impl Drop for SshServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
