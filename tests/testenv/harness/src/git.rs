@@ -27,9 +27,14 @@ use std::time::{Duration, Instant};
 pub const GIT_CORE: &str = "/usr/lib/git-core";
 
 /// A `git` command with no system or user configuration and fixed author
-/// and committer, run in `dir`.
+/// and committer, run in `dir`. Git never looks for a repository above
+/// `dir` (`GIT_CEILING_DIRECTORIES`), so a fixture that lost its `.git`
+/// fails instead of committing to an enclosing repository.
 pub fn git_command(dir: &Path) -> Command {
     let mut cmd = Command::new("git");
+    if let Some(parent) = dir.parent() {
+        cmd.env("GIT_CEILING_DIRECTORIES", parent);
+    }
     cmd.current_dir(dir)
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
