@@ -29,6 +29,7 @@
 mod bench;
 mod bench_apply;
 mod bench_clusters;
+mod bench_git;
 mod bench_images;
 mod bench_plan;
 mod conformance;
@@ -58,7 +59,7 @@ enum Task {
     /// Benchmark fleet against the reference tool on generated input.
     Bench {
         /// What to benchmark.
-        #[arg(value_parser = ["kustomize", "images", "clusters", "apply", "plan"])]
+        #[arg(value_parser = ["kustomize", "images", "clusters", "apply", "plan", "git"])]
         what: String,
         /// Fleet sizes (clusters) for the whole-fleet build.
         #[arg(long, value_delimiter = ',', default_value = "10,100,500")]
@@ -170,6 +171,11 @@ fn main() -> Result<()> {
             "images" => bench_images::images(&workspace_root(), repeats.max(1)),
             "clusters" => bench_clusters::clusters(&workspace_root(), &scales, repeats.max(1)),
             "apply" => bench_apply::apply(&workspace_root(), repeats.max(1)),
+            "git" => bench_git::git_bench(
+                &workspace_root(),
+                scales.iter().copied().max().unwrap_or(500),
+                repeats.max(1),
+            ),
             "plan" => bench_plan::plan(
                 &workspace_root(),
                 &scales,

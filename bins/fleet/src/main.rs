@@ -41,6 +41,9 @@ enum Command {
     /// Reconcile onto a cluster from a local tree, by the code the
     /// controller runs (`fleet apply ks NAME --path DIR`).
     Apply(commands::apply::Args),
+    /// Git sources as Flux's source-controller keeps them: fetch a
+    /// reference and write its content-addressed artifact.
+    Source(commands::source::Args),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => commands::validate::run(&args),
         Command::Plan(args) => commands::plan::run(&args),
         Command::Apply(args) => commands::apply::run(&args),
+        Command::Source(args) => commands::source::run(&args),
     };
     match result {
         Ok(code) => code,

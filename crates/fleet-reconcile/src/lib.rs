@@ -11,6 +11,10 @@
 //! [`plan`] is `fleet plan`: a repository rendered at two revisions and
 //! compared per cluster, per Flux Kustomization, per object, offline.
 //!
+//! [`source`] is source-controller's GitRepository: a reference fetched
+//! with gix, Flux's revision strings, a content-addressed tar.gz artifact in
+//! a storage directory, nothing fetched when the remote did not move.
+//!
 //! Pieces so far:
 //! - [`apply::apply_staged`]: kustomize-controller's staged server-side
 //!   apply (definitions, classes, the rest; dry-run first, drift detection,
@@ -48,4 +52,5 @@ pub mod order;
 pub mod plan;
 pub mod prune;
 pub mod reconcile;
+pub mod source;
 pub mod validate;

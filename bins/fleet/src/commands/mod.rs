@@ -9,6 +9,7 @@ pub mod envsubst;
 pub mod image;
 pub mod objects;
 pub mod plan;
+pub mod source;
 pub mod validate;
 
 /// `-o text|json` of the commands that print reports.

@@ -397,7 +397,20 @@ pub fn decryption_keys(
     {
         entries.extend(secret_entries(found)?);
     }
-    for file in &files.keys {
+    entries.extend(key_file_entries(&files.keys)?);
+    if entries.is_empty() {
+        return Ok(None);
+    }
+    let ring = KeyRing::from_secret_data(entries.iter().map(|(k, v)| (k.as_str(), v.as_slice())))?;
+    Ok(Some(Arc::new(ring)))
+}
+
+/// The entries of private key files, named as a decryption Secret names
+/// them (`FILE.agekey` for an age identity file, `FILE.asc` for an armored
+/// PGP private key), for [`KeyRing::from_secret_data`].
+pub fn key_file_entries(files: &[PathBuf]) -> Result<Vec<(String, Vec<u8>)>, LocalError> {
+    let mut entries = Vec::new();
+    for file in files {
         let data = std::fs::read(file).map_err(|e| LocalError::Read {
             what: "--decryption-key",
             path: file.clone(),
@@ -414,11 +427,7 @@ pub fn decryption_keys(
         };
         entries.push((format!("{}.{kind}", file.display()), data));
     }
-    if entries.is_empty() {
-        return Ok(None);
-    }
-    let ring = KeyRing::from_secret_data(entries.iter().map(|(k, v)| (k.as_str(), v.as_slice())))?;
-    Ok(Some(Arc::new(ring)))
+    Ok(entries)
 }
 
 /// The source root `dir` is `spec_path` of: `dir` with that path's tail

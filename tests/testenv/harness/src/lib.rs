@@ -20,6 +20,8 @@
 //! build it and returns `None`; with `FLEET_REQUIRE_TESTENV=1` (set by CI)
 //! it panics instead, so a missing environment cannot pass silently.
 
+pub mod git;
+
 use serde::Deserialize;
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write};
