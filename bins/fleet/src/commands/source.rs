@@ -2,15 +2,11 @@
 //! does it, into an artifact directory.
 
 use super::Output;
-use anyhow::{Context, Result, bail};
-use fleet_kustomize::flux::local::{key_file_entries, read_object_file};
-use fleet_kustomize::flux::{decrypt_repo_objects, secret_entries};
-use fleet_kustomize::sops::KeyRing;
-use fleet_model::flux::source::{GitRepository, GitRepositoryRef, GitRepositorySpec};
-use fleet_model::{Manifest, Source, Value};
+use anyhow::{Result, bail};
+use fleet_kustomize::flux::local::{git_repository_in_file, secret_data_in_file};
+use fleet_model::flux::source::{GitRepositoryRef, GitRepositorySpec};
 use fleet_reconcile::source::{self, ContentSettings, FetchOutcome, GitSource, Observed, Storage};
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Arguments of `fleet source`.
@@ -113,7 +109,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
 
 fn fetch(args: &FetchArgs) -> Result<ExitCode> {
     let (namespace, name, mut spec) = match (&args.file, &args.url) {
-        (Some(file), _) => read_repository(file)?,
+        (Some(file), _) => git_repository_in_file(file)?,
         (None, Some(url)) => {
             let name = url
                 .trim_end_matches('/')
@@ -138,7 +134,7 @@ fn fetch(args: &FetchArgs) -> Result<ExitCode> {
         spec.ignore = Some(args.ignore.join("\n"));
     }
     let secret = match &args.secret {
-        Some(file) => Some(read_secret(file, &args.decryption_key)?),
+        Some(file) => Some(secret_data_in_file("--secret", file, &args.decryption_key)?),
         None => None,
     };
     let git = GitSource::from_spec(&spec, secret.as_ref())?;
@@ -185,63 +181,4 @@ fn fetch(args: &FetchArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The first GitRepository in `file`: its namespace (`default` when
-/// unset), name and spec.
-fn read_repository(file: &Path) -> Result<(String, String, GitRepositorySpec)> {
-    let objects = read_object_file("FILE", file)?;
-    let found = objects
-        .iter()
-        .find(|o| o.value.get("kind").and_then(Value::as_str) == Some("GitRepository"))
-        .with_context(|| format!("{}: no GitRepository in the file", file.display()))?;
-    let source = Source {
-        file: found.file.clone(),
-        line: found.line,
-    };
-    let manifest = Manifest::new(found.value.clone(), Some(source.clone()))
-        .map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
-    let repo: GitRepository = manifest.to_typed()?;
-    let namespace = repo
-        .metadata
-        .namespace
-        .clone()
-        .unwrap_or_else(|| "default".to_string());
-    let name = repo.metadata.name.clone().unwrap_or_default();
-    Ok((namespace, name, repo.spec))
-}
-
-/// The data of the Secret in `file`, decrypted with `keys` when it is
-/// SOPS-encrypted.
-fn read_secret(file: &Path, keys: &[PathBuf]) -> Result<BTreeMap<String, Vec<u8>>> {
-    let mut objects = read_object_file("--secret", file)?;
-    if objects
-        .iter()
-        .any(|o| fleet_kustomize::sops::is_encrypted(&o.value))
-    {
-        let entries = key_file_entries(keys)?;
-        if entries.is_empty() {
-            bail!(
-                "--secret {}: the Secret is SOPS-encrypted; pass its key with --decryption-key FILE",
-                file.display()
-            );
-        }
-        let ring =
-            KeyRing::from_secret_data(entries.iter().map(|(k, v)| (k.as_str(), v.as_slice())))?;
-        decrypt_repo_objects(&mut objects, &ring, |f| std::fs::read(f).ok());
-        if objects
-            .iter()
-            .any(|o| fleet_kustomize::sops::is_encrypted(&o.value))
-        {
-            bail!(
-                "--secret {}: no given key decrypts the Secret",
-                file.display()
-            );
-        }
-    }
-    let secret = objects
-        .iter()
-        .find(|o| o.value.get("kind").and_then(Value::as_str) == Some("Secret"))
-        .with_context(|| format!("--secret {}: no Secret in the file", file.display()))?;
-    Ok(secret_entries(secret)?.into_iter().collect())
 }

@@ -120,6 +120,35 @@ pub enum LocalError {
         /// The Secret `spec.decryption.secretRef` names.
         wanted: Option<String>,
     },
+    /// A file the caller named holds no object of the kind needed.
+    #[error("{what} {}: no {kind} in the file", path.display())]
+    NoObject {
+        /// Which argument named it.
+        what: &'static str,
+        /// The kind looked for.
+        kind: &'static str,
+        /// The file.
+        path: PathBuf,
+    },
+    /// A SOPS-encrypted Secret and no key given.
+    #[error(
+        "{what} {}: the Secret is SOPS-encrypted; pass its key with --decryption-key FILE",
+        path.display()
+    )]
+    EncryptedWithoutKeys {
+        /// Which argument named it.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+    },
+    /// A SOPS-encrypted Secret that none of the given keys opens.
+    #[error("{what} {}: no given key decrypts the Secret", path.display())]
+    NoKeyDecrypts {
+        /// Which argument named it.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+    },
     /// A key file that is neither an age identity nor a PGP private key.
     #[error(
         "--decryption-key {}: neither an age identity file (AGE-SECRET-KEY-1…) nor an armored PGP private key",
@@ -263,8 +292,8 @@ fn is_named_flux_kustomization(v: &Value, name: &str, namespace: &str) -> bool {
     is_flux_kustomization(v) && is_named(v, name, namespace)
 }
 
-/// The typed Kustomization; a schema error names its file and line.
-fn typed(object: &RepoObject) -> Result<Kustomization, LocalError> {
+/// The typed object; a schema error names its file and line.
+fn typed<T: serde::de::DeserializeOwned>(object: &RepoObject) -> Result<T, LocalError> {
     let source = Source {
         file: object.file.clone(),
         line: object.line,
@@ -428,6 +457,69 @@ pub fn key_file_entries(files: &[PathBuf]) -> Result<Vec<(String, Vec<u8>)>, Loc
         entries.push((format!("{}.{kind}", file.display()), data));
     }
     Ok(entries)
+}
+
+/// The first GitRepository in `file`: its namespace (`default` when
+/// unset), name and spec. A schema error names the file and line.
+pub fn git_repository_in_file(
+    file: &Path,
+) -> Result<(String, String, fleet_model::flux::source::GitRepositorySpec), LocalError> {
+    let objects = read_object_file("FILE", file)?;
+    let found = objects
+        .iter()
+        .find(|o| o.value.get("kind").and_then(Value::as_str) == Some("GitRepository"))
+        .ok_or_else(|| LocalError::NoObject {
+            what: "FILE",
+            kind: "GitRepository",
+            path: file.to_path_buf(),
+        })?;
+    let repo: fleet_model::flux::source::GitRepository = typed(found)?;
+    let namespace = repo
+        .metadata
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".to_string());
+    let name = repo.metadata.name.clone().unwrap_or_default();
+    Ok((namespace, name, repo.spec))
+}
+
+/// The data of the first Secret in `file` (`what` names the argument),
+/// decrypted with the key files `keys` when it is SOPS-encrypted.
+pub fn secret_data_in_file(
+    what: &'static str,
+    file: &Path,
+    keys: &[PathBuf],
+) -> Result<std::collections::BTreeMap<String, Vec<u8>>, LocalError> {
+    let mut objects = read_object_file(what, file)?;
+    let encrypted =
+        |objects: &[RepoObject]| objects.iter().any(|o| crate::sops::is_encrypted(&o.value));
+    if encrypted(&objects) {
+        let entries = key_file_entries(keys)?;
+        if entries.is_empty() {
+            return Err(LocalError::EncryptedWithoutKeys {
+                what,
+                path: file.to_path_buf(),
+            });
+        }
+        let ring =
+            KeyRing::from_secret_data(entries.iter().map(|(k, v)| (k.as_str(), v.as_slice())))?;
+        decrypt_repo_objects(&mut objects, &ring, |f| std::fs::read(f).ok());
+        if encrypted(&objects) {
+            return Err(LocalError::NoKeyDecrypts {
+                what,
+                path: file.to_path_buf(),
+            });
+        }
+    }
+    let secret = objects
+        .iter()
+        .find(|o| o.value.get("kind").and_then(Value::as_str) == Some("Secret"))
+        .ok_or_else(|| LocalError::NoObject {
+            what,
+            kind: "Secret",
+            path: file.to_path_buf(),
+        })?;
+    Ok(secret_entries(secret)?.into_iter().collect())
 }
 
 /// The source root `dir` is `spec_path` of: `dir` with that path's tail
@@ -733,5 +825,44 @@ mod tests {
         };
         let err = decryption_keys(&ks, &[], "flux-system", &files).expect_err("refused");
         assert!(matches!(err, LocalError::NotAKey { .. }), "{err}");
+    }
+
+    #[test]
+    fn repository_and_secret_files_are_read_or_refused_by_name() {
+        let dir = tempdir::TempDir::new();
+        write(
+            dir.path(),
+            "repo.yaml",
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: fleet\nspec:\n  interval: 1m\n  url: https://git.example.com/fleet.git\n",
+        );
+        write(
+            dir.path(),
+            "secret.yaml",
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: auth\nstringData:\n  username: git\n",
+        );
+        let (ns, name, spec) = git_repository_in_file(&dir.path().join("repo.yaml")).expect("repo");
+        assert_eq!((ns.as_str(), name.as_str()), ("default", "fleet"));
+        assert_eq!(spec.url, "https://git.example.com/fleet.git");
+        let err = git_repository_in_file(&dir.path().join("secret.yaml")).expect_err("no repo");
+        assert!(
+            matches!(
+                err,
+                LocalError::NoObject {
+                    kind: "GitRepository",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let data =
+            secret_data_in_file("--secret", &dir.path().join("secret.yaml"), &[]).expect("secret");
+        assert_eq!(data.get("username").map(Vec::as_slice), Some(&b"git"[..]));
+        let err = secret_data_in_file("--secret", &dir.path().join("repo.yaml"), &[])
+            .expect_err("no secret");
+        assert!(
+            err.to_string()
+                .ends_with("repo.yaml: no Secret in the file"),
+            "{err}"
+        );
     }
 }
