@@ -41,6 +41,10 @@ enum Command {
     /// Reconcile onto a cluster from a local tree, by the code the
     /// controller runs (`fleet apply ks NAME --path DIR`).
     Apply(commands::apply::Args),
+    /// What a reconcile of a local tree would change on a cluster, by
+    /// server-side dry-run (`fleet diff ks NAME --path DIR`); exits 1 when
+    /// something differs.
+    Diff(commands::diff::Args),
     /// Git sources as Flux's source-controller keeps them: fetch a
     /// reference and write its content-addressed artifact.
     Source(commands::source::Args),
@@ -57,6 +61,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => commands::validate::run(&args),
         Command::Plan(args) => commands::plan::run(&args),
         Command::Apply(args) => commands::apply::run(&args),
+        Command::Diff(args) => commands::diff::run(&args),
         Command::Source(args) => commands::source::run(&args),
     };
     match result {

@@ -92,6 +92,51 @@ async fn apply_ks_prints_flux_change_set_lines_and_exits_by_outcome() {
     assert_eq!(doc["inCluster"], false);
     assert_eq!(doc["ready"], true);
 
+    // fleet diff ks: nothing differs, then a changed image and a new Secret.
+    let diff_base = [
+        "diff",
+        "ks",
+        "web",
+        "--path",
+        &path,
+        "--kustomization-file",
+        &file,
+        "--kubeconfig",
+        &kubeconfig,
+    ];
+    let same = fleet(&diff_base);
+    assert_eq!(same.status.code(), Some(0), "{}", text(&same.stderr));
+    assert!(text(&same.stdout).is_empty(), "{}", text(&same.stdout));
+    let web = std::fs::read_to_string(dir.join("apps/web.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    write(
+        &dir,
+        "apps/web.yaml",
+        &web.replace("nginx:1.27", "nginx:1.28"),
+    );
+    write(
+        &dir,
+        "apps/secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: token\nstringData:\n  token: hunter2\n",
+    );
+    let changed = fleet(&diff_base);
+    assert_eq!(changed.status.code(), Some(1), "{}", text(&changed.stderr));
+    let out = text(&changed.stdout);
+    assert!(
+        out.contains(&format!("► Deployment/{ns}/web drifted\n")),
+        "{out}"
+    );
+    assert!(out.contains("-        image: nginx:1.27\n"), "{out}");
+    assert!(out.contains("+        image: nginx:1.28\n"), "{out}");
+    assert!(
+        out.contains(&format!("► Secret/{ns}/token created\n")),
+        "{out}"
+    );
+    assert!(!out.contains("hunter2"), "{out}");
+    // A dry-run changes nothing.
+    let again = fleet(&diff_base);
+    assert_eq!(text(&again.stdout), out);
+    std::fs::remove_file(dir.join("apps/secret.yaml")).unwrap_or_else(|e| panic!("{e}"));
+
     write(&dir, "apps/broken.yaml", "kind: [\n");
     let failed = fleet(&base);
     assert_eq!(failed.status.code(), Some(1), "{}", text(&failed.stderr));

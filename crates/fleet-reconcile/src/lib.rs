@@ -44,6 +44,7 @@
 pub mod apply;
 pub mod changeset;
 pub mod depends;
+pub mod diff;
 pub mod drift;
 pub mod git_tree;
 pub mod health;

@@ -251,28 +251,8 @@ async fn run(
     status: &mut KustomizationStatus,
     changes: &mut ChangeSet,
 ) -> Result<bool, ReconcileError> {
+    let (objects, digest) = build_objects(client, ks, source, options).await?;
     let namespace = ks.metadata.namespace.as_deref().unwrap_or("default");
-    let build_options = FluxBuildOptions {
-        strict_substitution: options.strict_substitution,
-        substitute_sources: substitute_sources(client, ks, namespace).await?,
-        decryption_keys: decryption_keys(client, ks, namespace).await?,
-        keep_encrypted: false,
-    };
-    let set = build_kustomization_dir(source.fs, &source.dir, ks, &build_options)?;
-    let digest = Sha256::digest(set.to_yaml().as_bytes()).iter().fold(
-        String::from("sha256:"),
-        |mut hex, b| {
-            hex.push_str(&format!("{b:02x}"));
-            hex
-        },
-    );
-    let mut objects = Vec::with_capacity(set.resources.len());
-    for (index, object) in set.resources.iter().enumerate() {
-        let json = object
-            .to_json_value()
-            .map_err(|e| ReconcileError::Inputs(format!("object {index} of the build: {e}")))?;
-        objects.push(json);
-    }
     let apply_options = ApplyOptions {
         field_manager: options.field_manager.clone(),
         force: ks.spec.force,
@@ -328,6 +308,40 @@ async fn run(
         record_history(status, &digest, &source.revision, true);
     }
     Ok(health_checked)
+}
+
+/// The build of `ks` from `source` with its inputs read from the cluster,
+/// as JSON objects for the API server, and the digest of its YAML (the
+/// history's `digest`).
+pub(crate) async fn build_objects(
+    client: &kube::Client,
+    ks: &Kustomization,
+    source: &SourceTree<'_>,
+    options: &ReconcileOptions,
+) -> Result<(Vec<serde_json::Value>, String), ReconcileError> {
+    let namespace = ks.metadata.namespace.as_deref().unwrap_or("default");
+    let build_options = FluxBuildOptions {
+        strict_substitution: options.strict_substitution,
+        substitute_sources: substitute_sources(client, ks, namespace).await?,
+        decryption_keys: decryption_keys(client, ks, namespace).await?,
+        keep_encrypted: false,
+    };
+    let set = build_kustomization_dir(source.fs, &source.dir, ks, &build_options)?;
+    let digest = Sha256::digest(set.to_yaml().as_bytes()).iter().fold(
+        String::from("sha256:"),
+        |mut hex, b| {
+            hex.push_str(&format!("{b:02x}"));
+            hex
+        },
+    );
+    let mut objects = Vec::with_capacity(set.resources.len());
+    for (index, object) in set.resources.iter().enumerate() {
+        let json = object
+            .to_json_value()
+            .map_err(|e| ReconcileError::Inputs(format!("object {index} of the build: {e}")))?;
+        objects.push(json);
+    }
+    Ok((objects, digest))
 }
 
 /// What the health wait looks at: every applied object with `wait` (not
@@ -577,6 +591,9 @@ pub enum LocalApplyError {
         /// What the server said.
         message: String,
     },
+    /// Building or dry-running failed (`fleet diff ks`).
+    #[error(transparent)]
+    Reconcile(#[from] ReconcileError),
     /// Writing its status failed (the apply itself happened).
     #[error("writing the status of Kustomization {namespace}/{name}: {message}")]
     WriteStatus {
@@ -599,6 +616,38 @@ pub async fn apply_local(
     client: &kube::Client,
     request: &LocalApply,
 ) -> Result<LocalApplyOutcome, LocalApplyError> {
+    let (ks, live, dir) = local_target(client, request).await?;
+    let source = SourceTree {
+        fs: &fleet_kustomize::fs::DiskFs,
+        dir: dir.to_string_lossy().into_owned(),
+        revision: local_revision(&dir),
+    };
+    let outcome = reconcile(client, &ks, &source, &request.options).await;
+    if let Some(live) = &live
+        && !outcome.suspended
+    {
+        write_status(client, live, &outcome.status)
+            .await
+            .map_err(|e| LocalApplyError::WriteStatus {
+                namespace: request.namespace.clone(),
+                name: request.name.clone(),
+                message: e.to_string(),
+            })?;
+    }
+    Ok(LocalApplyOutcome {
+        outcome,
+        in_cluster: live.is_some(),
+    })
+}
+
+/// The Kustomization a local request means (from its file, else the
+/// cluster, else the repository around its path), with the cluster's status
+/// and generation as the previous state; the cluster's object, if any; and
+/// the directory to build.
+pub(crate) async fn local_target(
+    client: &kube::Client,
+    request: &LocalApply,
+) -> Result<(Kustomization, Option<Kustomization>, std::path::PathBuf), LocalApplyError> {
     use fleet_kustomize::flux::local;
     let dir =
         std::fs::canonicalize(&request.path).map_err(|_| local::LocalError::NoSuchDirectory {
@@ -634,32 +683,12 @@ pub async fn apply_local(
     // previous state; without the object there is none.
     ks.status = live.as_ref().and_then(|l| l.status.clone());
     ks.metadata.generation = live.as_ref().and_then(|l| l.metadata.generation);
-    let source = SourceTree {
-        fs: &fleet_kustomize::fs::DiskFs,
-        dir: dir.to_string_lossy().into_owned(),
-        revision: local_revision(&dir),
-    };
-    let outcome = reconcile(client, &ks, &source, &request.options).await;
-    if let Some(live) = &live
-        && !outcome.suspended
-    {
-        write_status(client, live, &outcome.status)
-            .await
-            .map_err(|e| LocalApplyError::WriteStatus {
-                namespace: request.namespace.clone(),
-                name: request.name.clone(),
-                message: e.to_string(),
-            })?;
-    }
-    Ok(LocalApplyOutcome {
-        outcome,
-        in_cluster: live.is_some(),
-    })
+    Ok((ks, live, dir))
 }
 
 /// The revision a local tree stands for: its Git HEAD as Flux writes
 /// revisions (`main@sha1:…`, or `sha1:…` when detached), else `local`.
-fn local_revision(dir: &std::path::Path) -> String {
+pub(crate) fn local_revision(dir: &std::path::Path) -> String {
     let Ok(repo) = gix::discover(dir) else {
         return "local".to_string();
     };

@@ -166,8 +166,23 @@ async fn apply_reapply_prune_and_a_failed_build_through_the_kustomization_status
         after.metadata.resource_version
     );
 
-    // b leaves the tree: pruned through the stored inventory.
+    // Nothing differs; then b leaves the tree: `fleet diff ks` reports it
+    // deleted through the stored inventory, changing nothing.
+    let same = fleet_reconcile::diff::diff_local(client, &request(ns, &dir))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(same.entries.is_empty(), "{same}");
     std::fs::remove_file(dir.join("apps/b.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    let diff = fleet_reconcile::diff::diff_local(client, &request(ns, &dir))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(diff.to_string(), format!("► ConfigMap/{ns}/b deleted\n"));
+    assert!(
+        cms.get_opt("b")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_some()
+    );
     let third = apply_local(client, &request(ns, &dir))
         .await
         .unwrap_or_else(|e| panic!("{e}"));

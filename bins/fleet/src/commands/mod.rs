@@ -5,6 +5,7 @@ pub mod build;
 pub mod build_kustomization;
 pub mod cluster;
 pub mod cluster_status;
+pub mod diff;
 pub mod envsubst;
 pub mod image;
 pub mod objects;
