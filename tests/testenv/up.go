@@ -322,10 +322,15 @@ func (e *env) startControllers(c *cluster) error {
 	if err := writeKwokConfig(kwokConfig); err != nil {
 		return fmt.Errorf("cluster %s: kwok stages: %w", c.name, err)
 	}
+	// Node Leases renewed every 10 s (kwok's lease controller is off unless
+	// a duration is given): without them the node-lifecycle controller
+	// finds every node NotReady after its grace period and marks their Pods
+	// not Ready, which kwok's stages never undo.
 	kwok := []string{
 		"--kubeconfig=" + admin,
 		"--config=" + kwokConfig,
 		"--manage-all-nodes=true",
+		"--node-lease-duration-seconds=40",
 	}
 	for _, comp := range []struct {
 		name string

@@ -295,6 +295,9 @@ mod tests {
         for secret in ["b2xk", "bmV3", "a2VwdA=="] {
             assert!(!diff.contains(secret), "{diff}");
         }
-        assert!(!diff.contains("managedFields") && !diff.contains("resourceVersion"), "{diff}");
+        assert!(
+            !diff.contains("managedFields") && !diff.contains("resourceVersion"),
+            "{diff}"
+        );
     }
 }

@@ -365,6 +365,43 @@ async fn a_deployment_becomes_available_with_ready_pods_on_fake_nodes() {
     }
 }
 
+/// Fake nodes renew their Leases, as kubelets do: without that the
+/// node-lifecycle controller finds them NotReady after its grace period
+/// (40 s) and marks their Pods not Ready, so any test running longer than
+/// that would see healthy workloads turn unhealthy.
+#[tokio::test]
+async fn every_fake_node_renews_its_lease() {
+    use k8s_openapi::api::coordination::v1::Lease;
+    let Some(env) = fleet_testenv::shared() else {
+        return;
+    };
+    for cluster in env.clusters() {
+        let client = env.client(&cluster.name).await;
+        let nodes: Api<Node> = Api::all(client.clone());
+        let leases: Api<Lease> = Api::namespaced(client, "kube-node-lease");
+        let names: Vec<String> = nodes
+            .list(&ListParams::default())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .items
+            .into_iter()
+            .filter_map(|n| n.metadata.name)
+            .collect();
+        assert!(!names.is_empty(), "{} has nodes", cluster.name);
+        for name in names {
+            let first = eventually(&format!("a Lease for {name}"), 30, || async {
+                leases.get_opt(&name).await.ok()??.spec?.renew_time
+            })
+            .await;
+            eventually(&format!("{name}'s Lease renewed"), 30, || async {
+                let renewed = leases.get_opt(&name).await.ok()??.spec?.renew_time?;
+                (renewed != first).then_some(())
+            })
+            .await;
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_job_completes_or_fails_as_told() {
     let Some(env) = fleet_testenv::shared() else {
