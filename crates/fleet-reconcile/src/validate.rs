@@ -314,6 +314,47 @@ fn flux_rendered(
             },
         });
     }
+    // A `--source` that no Kustomization reads (a typo, or a repository
+    // whose GitRepository is named otherwise) would check nothing rendered.
+    if render.rendered.is_empty() && render.failures.is_empty() {
+        let read: BTreeSet<&str> = objects
+            .iter()
+            .filter(|o| fleet_kustomize::flux::is_flux_kustomization(&o.value))
+            .filter(|o| {
+                o.value
+                    .pointer(&["spec", "sourceRef", "kind"])
+                    .and_then(fleet_model::Value::as_str)
+                    == Some("GitRepository")
+            })
+            .filter_map(|o| {
+                o.value
+                    .pointer(&["spec", "sourceRef", "name"])
+                    .and_then(fleet_model::Value::as_str)
+            })
+            .filter(|name| !name.contains("${"))
+            .collect();
+        if !read.is_empty() {
+            let names: Vec<&str> = read.into_iter().collect();
+            reports.push(Report {
+                at: path.display().to_string(),
+                object: "-".into(),
+                finding: Finding {
+                    rule: "flux/unknown-source",
+                    severity: Severity::Warning,
+                    message: format!(
+                        "no Flux Kustomization reads GitRepository '{}', so none was rendered; they read {}: pass --source {}",
+                        opts.source,
+                        names
+                            .iter()
+                            .map(|n| format!("'{n}'"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        names[0]
+                    ),
+                },
+            });
+        }
+    }
     let rendered = render.rendered.len();
     for node in render.rendered {
         let at = if node.parents.is_empty() {
@@ -381,5 +422,50 @@ mod tests {
             report.at
         );
         assert_eq!(report.object, "GitRepository/flux-system/app");
+    }
+
+    #[test]
+    fn a_source_no_kustomization_reads_is_a_warning_naming_the_ones_read() {
+        let dir = std::env::temp_dir().join(format!("fleet-validate-src-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("apps")).expect("mkdir");
+        std::fs::write(
+            dir.join("apps.yaml"),
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./apps\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: fleet-repo\n",
+        )
+        .expect("write");
+        let typo = ValidateOptions {
+            source: "flux-sytem".into(),
+            ..ValidateOptions::default()
+        };
+        let got = validate(std::slice::from_ref(&dir), &typo);
+        let right = ValidateOptions {
+            source: "fleet-repo".into(),
+            ..ValidateOptions::default()
+        };
+        let fine = validate(std::slice::from_ref(&dir), &right);
+        let _ = std::fs::remove_dir_all(&dir);
+        let got = got.expect("runs");
+        let warning = got
+            .reports
+            .iter()
+            .find(|r| r.finding.rule == "flux/unknown-source")
+            .expect("a warning");
+        assert_eq!(warning.finding.severity, Severity::Warning);
+        assert!(
+            warning
+                .finding
+                .message
+                .ends_with("they read 'fleet-repo': pass --source fleet-repo"),
+            "{}",
+            warning.finding.message
+        );
+        let fine = fine.expect("runs");
+        assert_eq!(fine.rendered, 1);
+        assert!(
+            fine.reports
+                .iter()
+                .all(|r| r.finding.rule != "flux/unknown-source")
+        );
     }
 }
