@@ -35,7 +35,7 @@ use fleet_kustomize::flux::{FluxBuildError, FluxBuildOptions, build_kustomizatio
 use fleet_kustomize::fs::FileSystem;
 use fleet_kustomize::sops::KeyRing;
 use fleet_model::ObjectId;
-use fleet_model::condition::{ConditionStatus, Conditions, HEALTHY, READY, RECONCILING};
+use fleet_model::condition::{ConditionStatus, Conditions, HEALTHY, RECONCILING};
 use fleet_model::flux::kustomization::{Kustomization, KustomizationStatus, SubstituteKind};
 use fleet_model::flux::meta::Snapshot;
 use indexmap::IndexMap;
@@ -503,14 +503,6 @@ async fn decryption_keys(
 
 fn input_error(kind: &str, namespace: &str, name: &str, e: &kube::Error) -> ReconcileError {
     ReconcileError::Inputs(format!("cannot get {kind} '{namespace}/{name}': {e}"))
-}
-
-/// Whether `status` says the last reconcile succeeded.
-pub fn is_ready(status: &KustomizationStatus) -> bool {
-    status
-        .conditions
-        .get(READY)
-        .is_some_and(|c| c.status == ConditionStatus::True)
 }
 
 /// The Kustomization `namespace/name` as the cluster has it, if it does

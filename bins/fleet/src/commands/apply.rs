@@ -2,10 +2,10 @@
 //! foreground, by the code the controller runs.
 
 use super::Output;
+use super::ks_target::KsTarget;
 use anyhow::{Context, Result};
-use fleet_reconcile::reconcile::{LocalApply, ReconcileOptions, apply_local};
+use fleet_reconcile::reconcile::{ReconcileOptions, apply_local};
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -28,24 +28,8 @@ enum What {
 /// Arguments of `fleet apply kustomization`.
 #[derive(clap::Args)]
 struct KsArgs {
-    /// The Kustomization's name.
-    name: String,
-    /// The Kustomization's namespace.
-    #[arg(short, long, default_value = "flux-system")]
-    namespace: String,
-    /// The local directory holding the manifests of `spec.path`.
-    #[arg(long)]
-    path: PathBuf,
-    /// A file holding the Kustomization; without it, the cluster's object
-    /// is used, else the repository around `--path` is searched.
-    #[arg(long)]
-    kustomization_file: Option<PathBuf>,
-    /// The kubeconfig (default: $KUBECONFIG, then ~/.kube/config).
-    #[arg(long, value_name = "FILE")]
-    kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context (default: its current context).
-    #[arg(long)]
-    context: Option<String>,
+    #[command(flatten)]
+    target: KsTarget,
     /// Wait until every applied object is healthy.
     #[arg(long)]
     wait: bool,
@@ -53,10 +37,6 @@ struct KsArgs {
     /// e.g. `2m` (default: the Kustomization's timeout).
     #[arg(long, value_name = "DURATION")]
     timeout: Option<String>,
-    /// The server-side apply field manager (`kustomize-controller` takes
-    /// over objects Flux applied without conflicts).
-    #[arg(long, default_value = "fleet")]
-    field_manager: String,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Output::Text)]
     output: Output,
@@ -74,32 +54,18 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         ),
         None => None,
     };
-    let request = LocalApply {
-        name: args.name.clone(),
-        namespace: args.namespace.clone(),
-        path: args.path.clone(),
-        kustomization_file: args.kustomization_file.clone(),
-        options: ReconcileOptions {
-            field_manager: args.field_manager.clone(),
-            wait: args.wait,
-            timeout,
-            health_interval: Duration::from_secs(2),
-            ..ReconcileOptions::default()
-        },
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let applied = runtime.block_on(async {
-        let client =
-            fleet_capi::management::client(args.kubeconfig.as_deref(), args.context.as_deref())
-                .await?;
-        anyhow::Ok(apply_local(&client, &request).await?)
-    })?;
+    let request = args.target.request(ReconcileOptions {
+        wait: args.wait,
+        timeout,
+        health_interval: Duration::from_secs(2),
+        ..ReconcileOptions::default()
+    });
+    let applied = args
+        .target
+        .with_client(|client| async move { Ok(apply_local(&client, &request).await?) })?;
     let outcome = &applied.outcome;
     let mut out = std::io::stdout().lock();
-    let id = format!("{}/{}", args.namespace, args.name);
+    let id = args.target.id();
     if args.output == Output::Json {
         let changes: Vec<serde_json::Value> = outcome
             .changes
