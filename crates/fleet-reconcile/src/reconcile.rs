@@ -176,7 +176,16 @@ pub async fn reconcile(
     let started = Instant::now();
     status.last_attempted_revision = Some(source.revision.clone());
     let mut changes = ChangeSet::default();
-    let result = run(client, ks, source, options, &mut status, &mut changes).await;
+    let result = run(
+        client,
+        ks,
+        source,
+        options,
+        started,
+        &mut status,
+        &mut changes,
+    )
+    .await;
     let now = Timestamp::now();
     let conditions = &mut status.conditions;
     match &result {
@@ -248,6 +257,7 @@ async fn run(
     ks: &Kustomization,
     source: &SourceTree<'_>,
     options: &ReconcileOptions,
+    started: Instant,
     status: &mut KustomizationStatus,
     changes: &mut ChangeSet,
 ) -> Result<bool, ReconcileError> {
@@ -302,10 +312,10 @@ async fn run(
             timeout,
         };
         let outcome = wait_for(client, &checked, &wait).await;
-        record_history(status, &digest, &source.revision, outcome.is_ok());
+        record_history(status, &digest, &source.revision, outcome.is_ok(), started);
         outcome?;
     } else {
-        record_history(status, &digest, &source.revision, true);
+        record_history(status, &digest, &source.revision, true, started);
     }
     Ok(health_checked)
 }
@@ -381,8 +391,16 @@ fn health_targets(
 
 /// Upserts a history entry (deduplicated on digest and status), keeping
 /// the last five, newest first, as `fluxcd/pkg/apis/meta` does.
-fn record_history(status: &mut KustomizationStatus, digest: &str, revision: &str, ok: bool) {
+fn record_history(
+    status: &mut KustomizationStatus,
+    digest: &str,
+    revision: &str,
+    ok: bool,
+    started: Instant,
+) {
     let now = Timestamp::now().to_string();
+    let took =
+        fleet_model::GoDuration::from(fleet_model::GoDuration::format(started.elapsed()).as_str());
     let outcome = if ok { "success" } else { "failure" };
     let history = &mut status.history;
     if let Some(i) = history
@@ -391,6 +409,7 @@ fn record_history(status: &mut KustomizationStatus, digest: &str, revision: &str
     {
         let mut entry = history.remove(i);
         entry.last_reconciled = now;
+        entry.last_reconciled_duration = took;
         entry.total_reconciliations += 1;
         entry
             .metadata
@@ -405,7 +424,7 @@ fn record_history(status: &mut KustomizationStatus, digest: &str, revision: &str
                 digest: digest.to_string(),
                 first_reconciled: now.clone(),
                 last_reconciled: now,
-                last_reconciled_duration: fleet_model::GoDuration::from("0s"),
+                last_reconciled_duration: took,
                 last_reconciled_status: outcome.to_string(),
                 total_reconciliations: 1,
                 metadata,

@@ -152,6 +152,8 @@ async fn apply_reapply_prune_and_a_failed_build_through_the_kustomization_status
         [format!("{ns}_a__ConfigMap"), format!("{ns}_b__ConfigMap")]
     );
     assert_eq!(status.history.len(), 1);
+    // The history records how long the reconcile took, as Flux's does.
+    assert_ne!(status.history[0].last_reconciled_duration.as_str(), "0s");
 
     // Unchanged: nothing sent, no resourceVersion moves.
     let before = cms.get("b").await.unwrap_or_else(|e| panic!("{e}"));
