@@ -104,6 +104,11 @@ func runUp(args []string) int {
 		fmt.Fprintf(os.Stderr, "fleet-testenv up: %v\n", err)
 		return 2
 	}
+	// With --watch-stdin the parent is gone when stdin closes, and so is the
+	// reader of stdout and stderr: the next log line would raise SIGPIPE and
+	// kill this process before it shuts down and removes DIR. Ignored, the
+	// write fails quietly and the shutdown below runs to the end.
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if opts.watchStdin {
