@@ -83,6 +83,16 @@ pub async fn client(
     kubeconfig: Option<&Path>,
     context: Option<&str>,
 ) -> Result<kube::Client, ManagementError> {
+    let config = config(kubeconfig, context).await?;
+    kube::Client::try_from(config).map_err(|e| ManagementError::Client(e.to_string()))
+}
+
+/// The configuration [`client`] builds its client from; keep it to derive
+/// other clients of the same cluster (impersonating a service account, say).
+pub async fn config(
+    kubeconfig: Option<&Path>,
+    context: Option<&str>,
+) -> Result<kube::Config, ManagementError> {
     let options = KubeConfigOptions {
         context: context.map(str::to_string),
         ..KubeConfigOptions::default()
@@ -99,7 +109,7 @@ pub async fn client(
         None => kube::Config::from_kubeconfig(&options).await,
     }
     .map_err(|e| ManagementError::Config(e.to_string()))?;
-    kube::Client::try_from(config).map_err(|e| ManagementError::Client(e.to_string()))
+    Ok(config)
 }
 
 /// The API resource serving `kind` in `group`, at the server's preferred

@@ -110,9 +110,24 @@ pub fn client_from_kubeconfig(
     text: &str,
     options: &AccessOptions,
 ) -> Result<kube::Client, BuildError> {
+    client_from_config(config_from_kubeconfig(text, options)?)
+}
+
+/// A client from a configuration; must run inside a Tokio runtime (the
+/// client spawns a worker task).
+fn client_from_config(config: kube::Config) -> Result<kube::Client, BuildError> {
     if tokio::runtime::Handle::try_current().is_err() {
         return Err(BuildError::NoRuntime);
     }
+    Ok(kube::Client::try_from(config)?)
+}
+
+/// The configuration [`client_from_kubeconfig`] builds its client from:
+/// the kubeconfig's current context, sanitised by `options`.
+pub fn config_from_kubeconfig(
+    text: &str,
+    options: &AccessOptions,
+) -> Result<kube::Config, BuildError> {
     let kubeconfig = Kubeconfig::from_yaml(text)?;
     reject_file_references(&kubeconfig)?;
     let mut config = kube::Config::try_from(kubeconfig)?;
@@ -121,7 +136,16 @@ pub fn client_from_kubeconfig(
     config.read_timeout = Some(options.timeout);
     config.connect_timeout = Some(options.timeout);
     config.write_timeout = Some(options.timeout);
-    Ok(kube::Client::try_from(config)?)
+    Ok(config)
+}
+
+/// `config` acting as `user` (`Impersonate-User`), as Flux's
+/// `spec.serviceAccountName` does with `system:serviceaccount:NS:NAME`.
+pub fn impersonating(config: &kube::Config, user: &str) -> kube::Config {
+    let mut config = config.clone();
+    config.auth_info.impersonate = Some(user.to_string());
+    config.auth_info.impersonate_groups = None;
+    config
 }
 
 /// Keeps what Flux keeps of a kubeconfig user: basic auth, token, inline
@@ -197,11 +221,17 @@ pub fn kubeconfig_secret(secret: &Secret, key: Option<&str>) -> KubeconfigSecret
     }
 }
 
+/// A workload cluster's client and the configuration it was built from.
+struct Remote {
+    config: kube::Config,
+    client: kube::Client,
+}
+
 /// Clients for workload clusters, one per kubeconfig Secret, rebuilt when
 /// the Secret changes.
 #[derive(Default)]
 pub struct WorkloadClients {
-    cache: ClientCache<kube::Client>,
+    cache: ClientCache<Remote>,
     options: AccessOptions,
 }
 
@@ -229,10 +259,33 @@ impl WorkloadClients {
         &self,
         secret: &KubeconfigSecret,
     ) -> Result<(kube::Client, bool), ClientError> {
-        let (client, built) = self
-            .cache
-            .client(secret, |text| client_from_kubeconfig(text, &self.options))?;
-        Ok((kube::Client::clone(&client), built))
+        self.for_kubeconfig_as(secret, None)
+    }
+
+    /// Like [`for_kubeconfig`](Self::for_kubeconfig), acting as
+    /// `impersonate` when set (a client derived from the cached
+    /// configuration, so it follows the Secret's rotations too).
+    pub fn for_kubeconfig_as(
+        &self,
+        secret: &KubeconfigSecret,
+        impersonate: Option<&str>,
+    ) -> Result<(kube::Client, bool), ClientError> {
+        let (remote, built) = self.cache.client(secret, |text| {
+            let config = config_from_kubeconfig(text, &self.options)?;
+            let client = client_from_config(config.clone())?;
+            Ok::<_, BuildError>(Remote { config, client })
+        })?;
+        let Some(user) = impersonate else {
+            return Ok((kube::Client::clone(&remote.client), built));
+        };
+        let client = client_from_config(impersonating(&remote.config, user)).map_err(|e| {
+            ClientError::Build {
+                namespace: secret.namespace.clone(),
+                name: secret.name.clone(),
+                message: format!("impersonating {user}: {e}"),
+            }
+        })?;
+        Ok((client, built))
     }
 
     /// Reads the Secret `namespace/name` through `management` and returns
@@ -245,6 +298,20 @@ impl WorkloadClients {
         namespace: &str,
         name: &str,
         key: Option<&str>,
+    ) -> Result<(kube::Client, bool), WorkloadError> {
+        self.for_secret_as(management, namespace, name, key, None)
+            .await
+    }
+
+    /// Like [`for_secret`](Self::for_secret), acting as `impersonate` on
+    /// the workload cluster when set.
+    pub async fn for_secret_as(
+        &self,
+        management: &kube::Client,
+        namespace: &str,
+        name: &str,
+        key: Option<&str>,
+        impersonate: Option<&str>,
     ) -> Result<(kube::Client, bool), WorkloadError> {
         let api: kube::Api<Secret> = kube::Api::namespaced(management.clone(), namespace);
         let secret = api.get(name).await.map_err(|source| {
@@ -264,7 +331,7 @@ impl WorkloadClients {
                 hint,
             }
         })?;
-        Ok(self.for_kubeconfig(&kubeconfig_secret(&secret, key))?)
+        Ok(self.for_kubeconfig_as(&kubeconfig_secret(&secret, key), impersonate)?)
     }
 
     /// Drops the clients of a deleted Secret.

@@ -244,7 +244,8 @@ fn mask_secret_pair(before: &mut Value, after: &mut Value) {
 /// `fleet diff ks`: builds the local tree as [`crate::reconcile::apply_local`]
 /// would, then dry-runs it against the cluster and reports the
 /// differences; with the Kustomization in the cluster, its stored
-/// inventory gives the deletions.
+/// inventory gives the deletions. A Kustomization with `spec.kubeConfig`
+/// is diffed against its workload cluster (`flux diff` skips those).
 pub async fn diff_local(
     client: &kube::Client,
     request: &LocalApply,
@@ -256,7 +257,11 @@ pub async fn diff_local(
         revision: crate::reconcile::local_revision(&dir),
     };
     let diff = async {
+        // Objects go where the Kustomization sends them: a workload
+        // cluster through its kubeConfig Secret, as the service account.
+        let target = crate::target::target_client(client, &ks, &request.options.access).await?;
         let (objects, _) = build_objects(client, &ks, &source, &request.options).await?;
+        let client = &target;
         let previous = ks
             .status
             .as_ref()

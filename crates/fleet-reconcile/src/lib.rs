@@ -54,4 +54,5 @@ pub mod plan;
 pub mod prune;
 pub mod reconcile;
 pub mod source;
+pub mod target;
 pub mod validate;

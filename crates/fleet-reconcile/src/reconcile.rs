@@ -31,6 +31,7 @@ use crate::changeset::{Action, ChangeSet};
 use crate::health::{HealthError, WaitOptions, wait_for};
 use crate::inventory::Inventory;
 use crate::prune::{Owner, PruneError, prune};
+use crate::target::{Access, TargetError, target_client};
 use fleet_kustomize::flux::{FluxBuildError, FluxBuildOptions, build_kustomization_dir};
 use fleet_kustomize::fs::FileSystem;
 use fleet_kustomize::sops::KeyRing;
@@ -91,6 +92,9 @@ pub struct ReconcileOptions {
     pub health_interval: Duration,
     /// Overrides the health wait's timeout (default: the Kustomization's).
     pub timeout: Option<Duration>,
+    /// How to reach workload clusters (`spec.kubeConfig`) and impersonate
+    /// service accounts (`spec.serviceAccountName`).
+    pub access: Access,
 }
 
 impl Default for ReconcileOptions {
@@ -101,6 +105,7 @@ impl Default for ReconcileOptions {
             wait: false,
             health_interval: Duration::from_secs(5),
             timeout: None,
+            access: Access::default(),
         }
     }
 }
@@ -127,6 +132,10 @@ pub enum ReconcileError {
     /// The Kustomization's timeout does not parse.
     #[error("spec.timeout: {0}")]
     Timeout(String),
+    /// The cluster to apply to cannot be reached (kubeConfig Secret,
+    /// impersonation).
+    #[error(transparent)]
+    Target(#[from] TargetError),
 }
 
 impl ReconcileError {
@@ -134,7 +143,9 @@ impl ReconcileError {
     pub fn reason(&self) -> &'static str {
         match self {
             ReconcileError::Inputs(_) | ReconcileError::Build(_) => reason::BUILD_FAILED,
-            ReconcileError::Apply(_) | ReconcileError::Timeout(_) => reason::RECONCILIATION_FAILED,
+            ReconcileError::Apply(_) | ReconcileError::Timeout(_) | ReconcileError::Target(_) => {
+                reason::RECONCILIATION_FAILED
+            }
             ReconcileError::Prune(_) => reason::PRUNE_FAILED,
             ReconcileError::Health(_) => reason::HEALTH_CHECK_FAILED,
         }
@@ -261,7 +272,11 @@ async fn run(
     status: &mut KustomizationStatus,
     changes: &mut ChangeSet,
 ) -> Result<bool, ReconcileError> {
+    // Flux builds the client first: an unreachable cluster is a
+    // ReconciliationFailed before any build.
+    let target = target_client(client, ks, &options.access).await?;
     let (objects, digest) = build_objects(client, ks, source, options).await?;
+    let client = &target;
     let namespace = ks.metadata.namespace.as_deref().unwrap_or("default");
     let apply_options = ApplyOptions {
         field_manager: options.field_manager.clone(),

@@ -54,15 +54,15 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         ),
         None => None,
     };
-    let request = args.target.request(ReconcileOptions {
+    let options = ReconcileOptions {
         wait: args.wait,
         timeout,
         health_interval: Duration::from_secs(2),
         ..ReconcileOptions::default()
-    });
-    let applied = args
-        .target
-        .with_client(|client| async move { Ok(apply_local(&client, &request).await?) })?;
+    };
+    let applied = args.target.run(options, |client, request| async move {
+        Ok(apply_local(&client, &request).await?)
+    })?;
     let outcome = &applied.outcome;
     let mut out = std::io::stdout().lock();
     let id = args.target.id();

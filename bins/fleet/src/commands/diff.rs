@@ -34,10 +34,11 @@ struct KsArgs {
 /// Diffs; exits 0 without differences, 1 with some (2 on errors, from main).
 pub fn run(args: &Args) -> Result<ExitCode> {
     let What::Kustomization(args) = &args.what;
-    let request = args.target.request(ReconcileOptions::default());
     let report = args
         .target
-        .with_client(|client| async move { Ok(diff_local(&client, &request).await?) })?;
+        .run(ReconcileOptions::default(), |client, request| async move {
+            Ok(diff_local(&client, &request).await?)
+        })?;
     write!(std::io::stdout().lock(), "{report}")?;
     Ok(if report.entries.is_empty() {
         ExitCode::SUCCESS

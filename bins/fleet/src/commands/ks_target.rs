@@ -38,24 +38,13 @@ impl KsTarget {
         format!("{}/{}", self.namespace, self.name)
     }
 
-    /// The library request, with `options` (the field manager set here).
-    pub fn request(&self, options: ReconcileOptions) -> LocalApply {
-        LocalApply {
-            name: self.name.clone(),
-            namespace: self.namespace.clone(),
-            path: self.path.clone(),
-            kustomization_file: self.kustomization_file.clone(),
-            options: ReconcileOptions {
-                field_manager: self.field_manager.clone(),
-                ..options
-            },
-        }
-    }
-
-    /// Runs `work` with a client for the cluster, on a one-thread runtime.
-    pub fn with_client<T, F, Fut>(&self, work: F) -> Result<T>
+    /// Runs `work` with a client for the cluster and the library request
+    /// (`options` with the field manager set here, and the cluster's
+    /// configuration for impersonating `spec.serviceAccountName`), on a
+    /// one-thread runtime.
+    pub fn run<T, F, Fut>(&self, options: ReconcileOptions, work: F) -> Result<T>
     where
-        F: FnOnce(kube::Client) -> Fut,
+        F: FnOnce(kube::Client, LocalApply) -> Fut,
         Fut: std::future::Future<Output = Result<T>>,
     {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -63,10 +52,25 @@ impl KsTarget {
             .build()
             .context("starting the async runtime")?;
         runtime.block_on(async {
-            let client =
-                fleet_capi::management::client(self.kubeconfig.as_deref(), self.context.as_deref())
+            let config =
+                fleet_capi::management::config(self.kubeconfig.as_deref(), self.context.as_deref())
                     .await?;
-            work(client).await
+            let client = kube::Client::try_from(config.clone())
+                .context("building a client for the cluster")?;
+            let mut access = options.access;
+            access.management_config = Some(config);
+            let request = LocalApply {
+                name: self.name.clone(),
+                namespace: self.namespace.clone(),
+                path: self.path.clone(),
+                kustomization_file: self.kustomization_file.clone(),
+                options: ReconcileOptions {
+                    field_manager: self.field_manager.clone(),
+                    access,
+                    ..options
+                },
+            };
+            work(client, request).await
         })
     }
 }

@@ -351,17 +351,26 @@ impl TestEnv {
     /// # Panics
     /// When the kubeconfig cannot be read (the environment is broken).
     pub async fn client(&self, cluster: &str) -> kube::Client {
+        let config = self.config(cluster).await;
+        kube::Client::try_from(config)
+            .unwrap_or_else(|e| panic!("client for cluster {cluster}: {e}"))
+    }
+
+    /// The configuration of [`client`](Self::client) (the cluster's admin),
+    /// to derive other clients from (impersonating someone, say).
+    ///
+    /// # Panics
+    /// When the cluster is unknown or its kubeconfig unreadable.
+    pub async fn config(&self, cluster: &str) -> kube::Config {
         let path = &self.cluster(cluster).kubeconfig;
         let kubeconfig = kube::config::Kubeconfig::read_from(path)
             .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-        let config = kube::Config::from_custom_kubeconfig(
+        kube::Config::from_custom_kubeconfig(
             kubeconfig,
             &kube::config::KubeConfigOptions::default(),
         )
         .await
-        .unwrap_or_else(|e| panic!("kubeconfig {}: {e}", path.display()));
-        kube::Client::try_from(config)
-            .unwrap_or_else(|e| panic!("client for {}: {e}", path.display()))
+        .unwrap_or_else(|e| panic!("kubeconfig {}: {e}", path.display()))
     }
 
     /// A new namespace in `cluster` and a client for it. When the test
