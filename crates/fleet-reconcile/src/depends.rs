@@ -2,6 +2,8 @@
 //! `checkDependencies`), the order to reconcile a set of Kustomizations in,
 //! and the dependency cycles Flux silently never reconciles
 //! (kustomize-controller issue #1712), reported here with every member.
+//! [`check_dependencies`] is the check `reconcile` runs against the
+//! cluster before anything else.
 //!
 //! ```
 //! use fleet_reconcile::depends::{order, Key};
@@ -309,6 +311,129 @@ pub fn dependency_ready(
         return Err(NotReady::Behind(key.clone()));
     }
     Ok(())
+}
+
+/// Why a Kustomization may not reconcile yet (kustomize-controller's
+/// `checkDependencies`, plus the cycle report Flux lacks).
+#[derive(Debug, thiserror::Error)]
+pub enum DependencyError {
+    /// A dependency is missing or not ready: retry later
+    /// (`DependencyNotReady`).
+    #[error(transparent)]
+    NotReady(#[from] NotReady),
+    /// The Kustomization is a member of a dependency cycle: it can never
+    /// become ready, so it is reported as Stalled until the cycle is broken.
+    #[error("dependency cycle: {0}; remove one of these dependsOn entries")]
+    Cycle(Cycle),
+    /// A dependency could not be read.
+    #[error("unable to get '{key}' dependency: {error}")]
+    Get {
+        /// The dependency.
+        key: Key,
+        /// What the server said.
+        error: Box<kube::Error>,
+    },
+}
+
+/// How many Kustomizations the cycle search reads at most; a longer
+/// dependency chain is not searched further (its members are still checked
+/// for readiness).
+const CYCLE_SEARCH_LIMIT: usize = 1_000;
+
+/// Checks `ks`'s `dependsOn` against the cluster before it reconciles
+/// `revision`: first whether `ks` is on a dependency cycle (following
+/// dependencies through the cluster, each read once), then whether each
+/// direct dependency is ready ([`dependency_ready`]), in the order listed.
+/// Dependencies are read from the API server directly, as Flux's
+/// APIReader does.
+pub async fn check_dependencies(
+    client: &kube::Client,
+    ks: &Kustomization,
+    revision: &str,
+) -> Result<(), DependencyError> {
+    let direct = Key::dependencies(ks);
+    if direct.is_empty() {
+        return Ok(());
+    }
+    let me = Key::of(ks);
+    if direct.contains(&me) {
+        return Err(DependencyError::Cycle(Cycle(vec![me])));
+    }
+    // Breadth-first over the dependency graph; `parent` leads back to `ks`.
+    let mut fetched: BTreeMap<Key, Option<Kustomization>> = BTreeMap::new();
+    let mut parent: BTreeMap<Key, Key> = BTreeMap::new();
+    let mut queue: std::collections::VecDeque<Key> = std::collections::VecDeque::new();
+    for dep in &direct {
+        if !parent.contains_key(dep) {
+            parent.insert(dep.clone(), me.clone());
+            queue.push_back(dep.clone());
+        }
+    }
+    while let Some(key) = queue.pop_front() {
+        if fetched.len() >= CYCLE_SEARCH_LIMIT {
+            break;
+        }
+        let found = get(client, &key).await?;
+        for next in found.iter().flat_map(Key::dependencies) {
+            if next == me {
+                return Err(DependencyError::Cycle(cycle_back_to(&me, &key, &parent)));
+            }
+            if !parent.contains_key(&next) {
+                parent.insert(next.clone(), key.clone());
+                queue.push_back(next);
+            }
+        }
+        fetched.insert(key, found);
+    }
+    for key in &direct {
+        let dep = match fetched.get(key) {
+            Some(found) => found.clone(),
+            None => get(client, key).await?,
+        };
+        dependency_ready(ks, key, dep.as_ref(), revision)?;
+    }
+    Ok(())
+}
+
+async fn get(client: &kube::Client, key: &Key) -> Result<Option<Kustomization>, DependencyError> {
+    let api: kube::Api<Kustomization> = kube::Api::namespaced(client.clone(), &key.namespace);
+    api.get_opt(&key.name)
+        .await
+        .map_err(|error| DependencyError::Get {
+            key: key.clone(),
+            error: Box::new(error),
+        })
+}
+
+/// The cycle `me -> … -> last -> me` where `last` depends on `me`, from
+/// the breadth-first `parent` links (each points one step back towards
+/// `me`), rotated to start at its smallest member so every member reports
+/// the same text.
+fn cycle_back_to(me: &Key, last: &Key, parent: &BTreeMap<Key, Key>) -> Cycle {
+    let mut path = vec![last.clone()];
+    let mut at = last;
+    while let Some(p) = parent.get(at) {
+        if p == me {
+            break;
+        }
+        path.push(p.clone());
+        at = p;
+    }
+    path.push(me.clone());
+    path.reverse();
+    rotate_to_smallest(path)
+}
+
+fn rotate_to_smallest(mut path: Vec<Key>) -> Cycle {
+    if let Some(start) = path
+        .iter()
+        .enumerate()
+        .min_by(|a, b| a.1.cmp(b.1))
+        .map(|(i, _)| i)
+    {
+        path.rotate_left(start);
+    }
+    Cycle(path)
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@
 
 use crate::apply::{ApplyError, ApplyOptions, apply_staged};
 use crate::changeset::{Action, ChangeSet};
+use crate::depends::{DependencyError, check_dependencies};
 use crate::health::{HealthError, WaitOptions, wait_for};
 use crate::inventory::Inventory;
 use crate::prune::{Owner, PruneError, prune};
@@ -63,6 +64,11 @@ pub mod reason {
     pub const HEALTH_CHECK_FAILED: &str = "HealthCheckFailed";
     /// `Healthy=True`.
     pub const HEALTHY_SUCCEEDED: &str = "Succeeded";
+    /// A `dependsOn` entry is missing or not ready; retried later.
+    pub const DEPENDENCY_NOT_READY: &str = "DependencyNotReady";
+    /// The Kustomization is on a dependency cycle (`Stalled=True`; fleet's
+    /// own reason: Flux never reports cycles).
+    pub const DEPENDENCY_CYCLE: &str = "DependencyCycle";
 }
 
 /// The tree to build: the directory `spec.path` names in a fetched
@@ -136,6 +142,9 @@ pub enum ReconcileError {
     /// impersonation).
     #[error(transparent)]
     Target(#[from] TargetError),
+    /// `dependsOn`: a dependency is not ready, or there is a cycle.
+    #[error(transparent)]
+    Dependency(#[from] DependencyError),
 }
 
 impl ReconcileError {
@@ -148,7 +157,14 @@ impl ReconcileError {
             }
             ReconcileError::Prune(_) => reason::PRUNE_FAILED,
             ReconcileError::Health(_) => reason::HEALTH_CHECK_FAILED,
+            ReconcileError::Dependency(DependencyError::Cycle(_)) => reason::DEPENDENCY_CYCLE,
+            ReconcileError::Dependency(_) => reason::DEPENDENCY_NOT_READY,
         }
+    }
+
+    /// Whether only a change to the objects can fix it (`Stalled=True`).
+    pub fn is_stalled(&self) -> bool {
+        matches!(self, ReconcileError::Dependency(DependencyError::Cycle(_)))
     }
 }
 
@@ -185,7 +201,6 @@ pub async fn reconcile(
     }
     let generation = ks.metadata.generation.unwrap_or(0);
     let started = Instant::now();
-    status.last_attempted_revision = Some(source.revision.clone());
     let mut changes = ChangeSet::default();
     let result = run(
         client,
@@ -219,6 +234,9 @@ pub async fn reconcile(
             }
             status.last_applied_revision = Some(source.revision.clone());
             status.observed_generation = Some(generation);
+        }
+        Err(e) if e.is_stalled() => {
+            conditions.mark_stalled(e.reason(), &e.to_string(), generation, now);
         }
         Err(e) => {
             let message = e.to_string();
@@ -272,6 +290,10 @@ async fn run(
     status: &mut KustomizationStatus,
     changes: &mut ChangeSet,
 ) -> Result<bool, ReconcileError> {
+    // dependsOn first: nothing is attempted while a dependency is not
+    // ready (lastAttemptedRevision stays), and a cycle stalls.
+    check_dependencies(client, ks, &source.revision).await?;
+    status.last_attempted_revision = Some(source.revision.clone());
     // Flux builds the client first: an unreachable cluster is a
     // ReconciliationFailed before any build.
     let target = target_client(client, ks, &options.access).await?;

@@ -542,3 +542,146 @@ async fn a_service_account_is_impersonated_and_applies_only_what_it_may() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn depends_on_waits_for_a_ready_dependency_and_a_cycle_stalls_every_member() {
+    use fleet_model::condition::STALLED;
+    let Some(env) = fleet_testenv::shared() else {
+        return;
+    };
+    let t = env.namespace("management").await;
+    let ns = t.name.as_str();
+    let client = &t.client;
+    install_kustomization_crd(client).await;
+    let dir = tree(ns);
+    write(&dir, "infra/infra.yaml", &config_map("infra", "base"));
+    let kustomizations: Api<Kustomization> = Api::namespaced(client.clone(), ns);
+    for (name, path, deps) in [
+        ("infra", "./infra", vec![]),
+        ("apps", "./apps", vec!["infra"]),
+        ("lost", "./apps", vec!["nowhere"]),
+        ("x", "./apps", vec!["y"]),
+        ("y", "./apps", vec!["z"]),
+        ("z", "./apps", vec!["x"]),
+    ] {
+        let deps: Vec<serde_json::Value> = deps.iter().map(|d| json!({"name": d})).collect();
+        let ks: Kustomization = serde_json::from_value(json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": {"name": name, "namespace": ns},
+            "spec": {"interval": "10m", "path": path, "prune": true, "targetNamespace": ns,
+                "dependsOn": deps,
+                "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
+                "postBuild": {"substitute": {"greeting": "hi"}}}
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        kustomizations
+            .create(&PostParams::default(), &ks)
+            .await
+            .unwrap_or_else(|e| panic!("creating {name}: {e}"));
+    }
+    let apply = |name: &str, path: &str| {
+        let mut req = request(ns, &dir);
+        req.name = name.to_string();
+        req.path = dir.join(path);
+        req
+    };
+    let ready_of = |ks: Option<Kustomization>| {
+        let status = ks.and_then(|k| k.status).unwrap_or_default();
+        (status.conditions, status.last_attempted_revision)
+    };
+
+    // apps waits for infra, which has not reconciled: nothing applied.
+    let waiting = apply_local(client, &apply("apps", "apps"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = waiting
+        .outcome
+        .result
+        .as_ref()
+        .err()
+        .unwrap_or_else(|| panic!("must wait"));
+    assert_eq!(err.reason(), reason::DEPENDENCY_NOT_READY);
+    assert_eq!(
+        err.to_string(),
+        format!("dependency '{ns}/infra' is not ready")
+    );
+    assert!(waiting.outcome.changes.entries.is_empty());
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
+    assert!(
+        cms.get_opt("a")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_none()
+    );
+    let (conditions, attempted) = ready_of(
+        live_kustomization(client, ns, "apps")
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    assert_eq!(
+        conditions.get(READY).map(|c| c.reason.as_str()),
+        Some(reason::DEPENDENCY_NOT_READY)
+    );
+    assert_eq!(attempted, None, "nothing was attempted");
+
+    // infra reconciles; then apps goes ahead.
+    let infra = apply_local(client, &apply("infra", "infra"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(infra.outcome.result.is_ok(), "{:?}", infra.outcome.result);
+    let apps = apply_local(client, &apply("apps", "apps"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    if let Err(e) = &apps.outcome.result {
+        panic!("apps after infra: {e}");
+    }
+    assert_eq!(apps.outcome.changes.count(Action::Created), 2);
+
+    // A dependency that does not exist, in kustomize-controller's words.
+    let lost = apply_local(client, &apply("lost", "apps"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = lost
+        .outcome
+        .result
+        .as_ref()
+        .err()
+        .unwrap_or_else(|| panic!("must wait"));
+    assert_eq!(
+        err.to_string(),
+        format!("unable to get '{ns}/nowhere' dependency: not found")
+    );
+
+    // x -> y -> z -> x: each member is Stalled, naming the whole cycle the
+    // same way, and applies nothing.
+    let expected = format!(
+        "dependency cycle: {ns}/x -> {ns}/y -> {ns}/z -> {ns}/x; remove one of these dependsOn entries"
+    );
+    for member in ["x", "y", "z"] {
+        let stalled = apply_local(client, &apply(member, "apps"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = stalled
+            .outcome
+            .result
+            .as_ref()
+            .err()
+            .unwrap_or_else(|| panic!("{member} is on a cycle"));
+        assert_eq!(err.reason(), reason::DEPENDENCY_CYCLE);
+        assert_eq!(err.to_string(), expected, "{member}");
+        assert!(stalled.outcome.changes.entries.is_empty());
+        let (conditions, _) = ready_of(
+            live_kustomization(client, ns, member)
+                .await
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
+        let stalled = conditions
+            .get(STALLED)
+            .cloned()
+            .unwrap_or_else(|| panic!("{member}: no Stalled condition: {conditions:?}"));
+        assert_eq!(stalled.reason, reason::DEPENDENCY_CYCLE);
+        assert_eq!(stalled.message, expected);
+        assert!(!conditions.is_true(READY));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
