@@ -22,6 +22,7 @@
 //!   applied, as in Flux.
 
 use crate::changeset::{Action, ChangeSet};
+use crate::cleanup::cleanup_patch;
 use crate::drift::has_drifted;
 use crate::order::{Stage, compare};
 use fleet_model::ObjectId;
@@ -102,6 +103,14 @@ pub enum ApplyError {
         /// The server's error.
         error: Box<kube::Error>,
     },
+    /// The metadata clean-up before an apply was refused.
+    #[error("{id} metadata.managedFields cleanup failed: {error}")]
+    Cleanup {
+        /// The object (`Kind/namespace/name`).
+        id: String,
+        /// The server's error.
+        error: Box<kube::Error>,
+    },
     /// CRDs did not become Established in time.
     #[error("timeout waiting for CRDs to be Established: {}", .0.join(", "))]
     CrdTimeout(Vec<String>),
@@ -127,8 +136,9 @@ struct Desired {
 enum Checked {
     /// Annotations keep it out.
     Skip,
-    /// Apply it (`Created` or `Configured`) or not (`Unchanged`).
-    Ready(Action),
+    /// Apply it (`Created` or `Configured`) or not (`Unchanged`); with the
+    /// metadata clean-up to send first ([`crate::cleanup`]).
+    Ready(Action, Option<Value>),
 }
 
 /// Resolves kinds to API resources (one discovery call per group/version,
@@ -377,24 +387,36 @@ pub async fn apply_staged(
                 .unwrap_or(members.len());
             let mut batch = Vec::new();
             for &i in &members[start..end] {
-                let action = match results.get(&i) {
-                    Some(Checked::Skip) | None => Action::Skipped,
-                    Some(Checked::Ready(action)) => *action,
+                let (action, cleanup) = match results.get(&i) {
+                    Some(Checked::Skip) | None => (Action::Skipped, None),
+                    Some(Checked::Ready(action, cleanup)) => (*action, cleanup.as_ref()),
                 };
                 let resolved = match action {
                     Action::Created | Action::Configured => resolver.resolve(&desired[i].id).await,
                     _ => None,
                 };
-                batch.push((i, action, resolved));
+                batch.push((i, action, resolved, cleanup));
             }
             let desired = &desired;
             let outcomes: Vec<Result<(), ApplyError>> = stream::iter(batch.iter())
-                .map(|(i, _, resolved)| async move {
+                .map(|(i, _, resolved, cleanup)| async move {
                     let Some((resource, caps)) = resolved else {
                         return Ok(());
                     };
                     let d = &desired[*i];
                     let api = api_for(client, resource, caps, &d.id);
+                    if let Some(cleanup) = cleanup {
+                        let params = PatchParams {
+                            field_manager: Some(options.field_manager.clone()),
+                            ..PatchParams::default()
+                        };
+                        api.patch(&d.id.name, &params, &Patch::Merge(cleanup))
+                            .await
+                            .map_err(|source| ApplyError::Cleanup {
+                                id: d.id.to_string(),
+                                error: Box::new(source),
+                            })?;
+                    }
                     let params = PatchParams::apply(&options.field_manager).force();
                     api.patch(&d.id.name, &params, &Patch::Apply(&d.object))
                         .await
@@ -407,11 +429,11 @@ pub async fn apply_staged(
                 .buffered(options.concurrency.max(1))
                 .collect()
                 .await;
-            applied_any |= batch.iter().any(|(_, _, resolved)| resolved.is_some());
+            applied_any |= batch.iter().any(|(_, _, resolved, _)| resolved.is_some());
             if let Some(error) = outcomes.into_iter().find_map(Result::err) {
                 return Err(error);
             }
-            for (i, action, _) in batch {
+            for (i, action, _, _) in batch {
                 changes.push(
                     with_namespace(&desired[i].id, resolver.known_scope(&desired[i].id)),
                     action,
@@ -633,7 +655,20 @@ async fn check(
         Some(_) => Action::Unchanged,
         None => Action::Created,
     };
-    Ok(Checked::Ready(action))
+    // Fields another manager (kubectl) took are handed back first, so the
+    // apply reverts them; an object needing that is applied even when its
+    // dry-run shows no drift, as in Flux.
+    let cleanup = match (&live, action) {
+        (Some(live), Action::Configured | Action::Unchanged) => {
+            cleanup_patch(&d.object, live, &options.field_manager)
+        }
+        _ => None,
+    };
+    let action = match (&cleanup, action) {
+        (Some(_), Action::Unchanged) => Action::Configured,
+        (_, action) => action,
+    };
+    Ok(Checked::Ready(action, cleanup))
 }
 
 /// Deletes an object (background propagation) and waits until it is gone.

@@ -43,6 +43,7 @@
 
 pub mod apply;
 pub mod changeset;
+pub mod cleanup;
 pub mod depends;
 pub mod diff;
 pub mod drift;

@@ -685,3 +685,94 @@ async fn depends_on_waits_for_a_ready_dependency_and_a_cycle_stalls_every_member
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_kubectl_edit_is_reverted_under_override_and_kept_under_merge() {
+    use kube::api::{Patch, PatchParams};
+    let Some(env) = fleet_testenv::shared() else {
+        return;
+    };
+    let t = env.namespace("workload-2").await;
+    let ns = t.name.as_str();
+    let client = &t.client;
+    let dir = tree(ns);
+    write(
+        &dir,
+        "apps/b.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n  annotations:\n    kustomize.toolkit.fluxcd.io/ssa: Merge\ndata:\n  value: two\n",
+    );
+    write(
+        &dir,
+        "ks.yaml",
+        &format!(
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: {ns}\nspec:\n  interval: 10m\n  path: ./apps\n  prune: true\n  targetNamespace: {ns}\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  postBuild:\n    substitute:\n      greeting: hi\n"
+        ),
+    );
+    let mut req = request(ns, &dir);
+    req.kustomization_file = Some(dir.join("ks.yaml"));
+    let first = apply_local(client, &req)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(first.outcome.changes.count(Action::Created), 2);
+
+    // What `kubectl edit` does: an Update by the manager kubectl-edit that
+    // adds a data key and a label fleet does not set.
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
+    let edit = json!({"metadata": {"labels": {"edited": "by-hand"}}, "data": {"extra": "x"}});
+    let by_kubectl = PatchParams {
+        field_manager: Some("kubectl-edit".into()),
+        ..PatchParams::default()
+    };
+    for name in ["a", "b"] {
+        cms.patch(name, &by_kubectl, &Patch::Merge(&edit))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    let again = apply_local(client, &req)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    if let Err(e) = &again.outcome.result {
+        panic!("{e}");
+    }
+    assert_eq!(
+        again.outcome.changes.to_string(),
+        format!("ConfigMap/{ns}/a configured\nConfigMap/{ns}/b unchanged\n")
+    );
+    let a = cms.get("a").await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        a.data.clone().unwrap_or_default().get("extra"),
+        None,
+        "Override reverts the edit"
+    );
+    assert_eq!(
+        a.metadata.labels.clone().unwrap_or_default().get("edited"),
+        None
+    );
+    let managers: Vec<String> = a
+        .metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .filter_map(|m| m.manager.clone())
+        .collect();
+    assert_eq!(managers, ["fleet"], "kubectl's entry was taken over");
+    let b = cms.get("b").await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        b.data.unwrap_or_default().get("extra").map(String::as_str),
+        Some("x"),
+        "Merge keeps other managers' fields"
+    );
+
+    // Nothing left to clean: the next apply sends nothing.
+    let third = apply_local(client, &req)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(third.outcome.changes.count(Action::Unchanged), 2);
+    let a_after = cms.get("a").await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        a.metadata.resource_version,
+        a_after.metadata.resource_version
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
