@@ -47,6 +47,7 @@ pub mod cleanup;
 pub mod depends;
 pub mod diff;
 pub mod drift;
+pub mod finalize;
 pub mod git_tree;
 pub mod health;
 pub mod inventory;

@@ -776,3 +776,159 @@ async fn a_kubectl_edit_is_reverted_under_override_and_kept_under_merge() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn deleting_a_kustomization_follows_its_deletion_policy() {
+    use fleet_model::flux::kustomization::DeletionPolicy;
+    use fleet_reconcile::finalize::{FINALIZER, FinalizeOptions, finalize, remove_finalizer};
+    use kube::api::{DeleteParams, Patch, PatchParams};
+    let Some(env) = fleet_testenv::shared() else {
+        return;
+    };
+    let t = env.namespace("management").await;
+    let ns = t.name.as_str();
+    let client = &t.client;
+    install_kustomization_crd(client).await;
+    let dir = tree(ns);
+    write(
+        &dir,
+        "apps/b.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n  annotations:\n    kustomize.toolkit.fluxcd.io/prune: disabled\ndata:\n  value: two\n",
+    );
+    let kustomizations: Api<Kustomization> = Api::namespaced(client.clone(), ns);
+    let ks: Kustomization = serde_json::from_value(json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+        "metadata": {"name": "apps", "namespace": ns, "finalizers": [FINALIZER]},
+        "spec": {"interval": "10m", "path": "./apps", "prune": true, "targetNamespace": ns,
+            "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
+            "postBuild": {"substitute": {"greeting": "hi"}}}
+    }))
+    .unwrap_or_else(|e| panic!("{e}"));
+    kustomizations
+        .create(&PostParams::default(), &ks)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let applied = apply_local(client, &request(ns, &dir))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        applied.outcome.result.is_ok(),
+        "{:?}",
+        applied.outcome.result
+    );
+    let live = kustomizations
+        .get("apps")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
+    let exists = |name: &'static str| {
+        let cms = cms.clone();
+        async move {
+            cms.get_opt(name)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .is_some()
+        }
+    };
+    let options = FinalizeOptions {
+        wait_interval: Duration::from_millis(200),
+        ..FinalizeOptions::default()
+    };
+
+    // Policies that leave the objects.
+    let mut kept = live.clone();
+    kept.spec.prune = false;
+    let mut orphan = live.clone();
+    orphan.spec.deletion_policy = Some(DeletionPolicy::Orphan);
+    let mut suspended = live.clone();
+    suspended.spec.suspend = true;
+    for (what, ks) in [
+        ("MirrorPrune without prune", kept),
+        ("Orphan", orphan),
+        ("suspended", suspended),
+    ] {
+        let done = finalize(client, &ks, &options)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(done.orphaned.is_some(), "{what}");
+        assert!(done.changes.entries.is_empty(), "{what}");
+    }
+    assert!(exists("a").await);
+
+    // WaitForTermination: an object held by a finalizer of its own is
+    // waited for until the timeout, then let go.
+    cms.patch(
+        "a",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"metadata": {"finalizers": ["example.com/hold"]}})),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut waiting = live.clone();
+    waiting.spec.deletion_policy = Some(DeletionPolicy::WaitForTermination);
+    let started = std::time::Instant::now();
+    let done = finalize(
+        client,
+        &waiting,
+        &FinalizeOptions {
+            timeout: Some(Duration::from_secs(2)),
+            ..options.clone()
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(started.elapsed() >= Duration::from_secs(2));
+    assert_eq!(
+        done.changes.to_string(),
+        format!("ConfigMap/{ns}/b unchanged\nConfigMap/{ns}/a deleted\n")
+    );
+    let held: Vec<String> = done
+        .not_terminated
+        .iter()
+        .map(|id| id.name.clone())
+        .collect();
+    assert_eq!(held, ["a"]);
+    cms.patch(
+        "a",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!exists("a").await, "gone once its own finalizer is");
+
+    // The whole flow: the Kustomization is deleted, its finalizer keeps it
+    // until finalize has deleted what it owns (not b, prune: disabled).
+    let again = apply_local(client, &request(ns, &dir))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(again.outcome.result.is_ok(), "{:?}", again.outcome.result);
+    kustomizations
+        .delete("apps", &DeleteParams::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let terminating = kustomizations
+        .get("apps")
+        .await
+        .unwrap_or_else(|e| panic!("held by its finalizer: {e}"));
+    assert!(terminating.metadata.deletion_timestamp.is_some());
+    let done = finalize(client, &terminating, &options)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(done.orphaned, None);
+    assert_eq!(done.changes.count(Action::Deleted), 1);
+    assert!(!exists("a").await);
+    assert!(exists("b").await, "prune: disabled is never deleted");
+    remove_finalizer(client, &terminating)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        kustomizations
+            .get_opt("apps")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_none(),
+        "the API server deletes it once the finalizer is gone"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
