@@ -268,6 +268,12 @@ pub enum NotReady {
     /// It reads the same source and has not applied the current revision.
     #[error("dependency '{0}' revision is not up to date")]
     Behind(Key),
+    /// Its `readyExpr` is false.
+    #[error("dependency '{0}' is not ready according to readyExpr eval")]
+    ReadyExprFalse(Key),
+    /// Its `readyExpr` could not be evaluated.
+    #[error("dependency '{0}' readyExpr: {1}")]
+    ReadyExprError(Key, String),
 }
 
 /// Whether the dependency `dep` (looked up by its key; `None` when it does
@@ -385,14 +391,45 @@ pub async fn check_dependencies(
         }
         fetched.insert(key, found);
     }
-    for key in &direct {
+    for (key, reference) in direct.iter().zip(&ks.spec.depends_on) {
         let dep = match fetched.get(key) {
             Some(found) => found.clone(),
             None => get(client, key).await?,
         };
-        dependency_ready(ks, key, dep.as_ref(), revision)?;
+        match reference
+            .ready_expr
+            .as_deref()
+            .filter(|e| !e.trim().is_empty())
+        {
+            // A readyExpr replaces the built-in check, as in Flux without
+            // its AdditiveCELDependencyCheck gate.
+            Some(expr) => ready_by_expression(ks, key, dep.as_ref(), expr)?,
+            None => dependency_ready(ks, key, dep.as_ref(), revision)?,
+        }
     }
     Ok(())
+}
+
+/// A dependency is ready when its `readyExpr` is true, with `self` the
+/// Kustomization being reconciled and `dep` the dependency.
+pub fn ready_by_expression(
+    ks: &Kustomization,
+    key: &Key,
+    dep: Option<&Kustomization>,
+    expr: &str,
+) -> Result<(), NotReady> {
+    let Some(dep) = dep else {
+        return Err(NotReady::Missing(key.clone()));
+    };
+    let failed = |e: String| NotReady::ReadyExprError(key.clone(), e);
+    let compiled = crate::cel_expr::Expr::compile(expr).map_err(|e| failed(e.to_string()))?;
+    let me = serde_json::to_value(ks).map_err(|e| failed(e.to_string()))?;
+    let dep = serde_json::to_value(dep).map_err(|e| failed(e.to_string()))?;
+    match compiled.evaluate(&[("self", &me), ("dep", &dep)]) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(NotReady::ReadyExprFalse(key.clone())),
+        Err(e) => Err(failed(e.to_string())),
+    }
 }
 
 async fn get(client: &kube::Client, key: &Key) -> Result<Option<Kustomization>, DependencyError> {

@@ -4,10 +4,12 @@
 //! at the timeout with Flux's message).
 
 use crate::apply::{Resolver, api_for};
+use crate::cel_expr::HealthExprs;
 use fleet_model::ObjectId;
 use kube::Client;
 use serde_json::Value;
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// An object's kstatus.
@@ -344,6 +346,9 @@ pub struct WaitOptions {
     pub interval: Duration,
     /// When to give up (`spec.timeout`, else interval − 30 s, at least 30 s).
     pub timeout: Duration,
+    /// `healthCheckExprs`: the kinds whose health CEL decides instead of
+    /// kstatus.
+    pub expressions: Arc<[HealthExprs]>,
 }
 
 /// Why the wait ended without every object Current.
@@ -380,7 +385,18 @@ pub async fn wait_for(
                     .get_opt(&id.name)
                     .await
                 {
-                    Ok(Some(live)) => status_of(&serde_json::to_value(live).unwrap_or_default()).0,
+                    Ok(Some(live)) => {
+                        let live = serde_json::to_value(live).unwrap_or_default();
+                        let api_version = id.api_version();
+                        match options
+                            .expressions
+                            .iter()
+                            .find(|e| e.applies_to(&api_version, &id.kind))
+                        {
+                            Some(expressions) => expressions.status(&live).0,
+                            None => status_of(&live).0,
+                        }
+                    }
                     Ok(None) => Status::NotFound,
                     Err(_) => Status::InProgress,
                 },

@@ -42,6 +42,7 @@
 //! ```
 
 pub mod apply;
+pub mod cel_expr;
 pub mod changeset;
 pub mod cleanup;
 pub mod depends;

@@ -27,6 +27,7 @@
 //! ```
 
 use crate::apply::{ApplyError, ApplyOptions, apply_staged};
+use crate::cel_expr::{Expr, ExprError, compile_health_checks};
 use crate::changeset::{Action, ChangeSet};
 use crate::depends::{DependencyError, check_dependencies};
 use crate::health::{HealthError, WaitOptions, wait_for};
@@ -69,6 +70,9 @@ pub mod reason {
     /// The Kustomization is on a dependency cycle (`Stalled=True`; fleet's
     /// own reason: Flux never reports cycles).
     pub const DEPENDENCY_CYCLE: &str = "DependencyCycle";
+    /// A `healthCheckExprs` or `readyExpr` expression does not compile
+    /// (`Stalled=True`).
+    pub const INVALID_CEL_EXPRESSION: &str = "InvalidCELExpression";
 }
 
 /// The tree to build: the directory `spec.path` names in a fetched
@@ -145,6 +149,9 @@ pub enum ReconcileError {
     /// `dependsOn`: a dependency is not ready, or there is a cycle.
     #[error(transparent)]
     Dependency(#[from] DependencyError),
+    /// A CEL expression of the Kustomization does not compile.
+    #[error(transparent)]
+    InvalidExpression(#[from] ExprError),
 }
 
 impl ReconcileError {
@@ -159,12 +166,17 @@ impl ReconcileError {
             ReconcileError::Health(_) => reason::HEALTH_CHECK_FAILED,
             ReconcileError::Dependency(DependencyError::Cycle(_)) => reason::DEPENDENCY_CYCLE,
             ReconcileError::Dependency(_) => reason::DEPENDENCY_NOT_READY,
+            ReconcileError::InvalidExpression(_) => reason::INVALID_CEL_EXPRESSION,
         }
     }
 
     /// Whether only a change to the objects can fix it (`Stalled=True`).
     pub fn is_stalled(&self) -> bool {
-        matches!(self, ReconcileError::Dependency(DependencyError::Cycle(_)))
+        matches!(
+            self,
+            ReconcileError::Dependency(DependencyError::Cycle(_))
+                | ReconcileError::InvalidExpression(_)
+        )
     }
 }
 
@@ -290,8 +302,15 @@ async fn run(
     status: &mut KustomizationStatus,
     changes: &mut ChangeSet,
 ) -> Result<bool, ReconcileError> {
-    // dependsOn first: nothing is attempted while a dependency is not
-    // ready (lastAttemptedRevision stays), and a cycle stalls.
+    // CEL expressions compile first: a broken one is terminal (Stalled).
+    let expressions = compile_health_checks(&ks.spec.health_check_exprs)?;
+    for dep in &ks.spec.depends_on {
+        if let Some(ready_expr) = dep.ready_expr.as_deref().filter(|e| !e.trim().is_empty()) {
+            Expr::compile(ready_expr)?;
+        }
+    }
+    // dependsOn: nothing is attempted while a dependency is not ready
+    // (lastAttemptedRevision stays), and a cycle stalls.
     check_dependencies(client, ks, &source.revision).await?;
     status.last_attempted_revision = Some(source.revision.clone());
     // Flux builds the client first: an unreachable cluster is a
@@ -347,6 +366,7 @@ async fn run(
         let wait = WaitOptions {
             interval: options.health_interval,
             timeout,
+            expressions: expressions.into(),
         };
         let outcome = wait_for(client, &checked, &wait).await;
         record_history(status, &digest, &source.revision, outcome.is_ok(), started);

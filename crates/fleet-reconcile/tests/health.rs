@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 fn options(timeout: u64) -> WaitOptions {
     WaitOptions {
+        expressions: Vec::new().into(),
         interval: Duration::from_millis(500),
         timeout: Duration::from_secs(timeout),
     }

@@ -932,3 +932,183 @@ async fn deleting_a_kustomization_follows_its_deletion_policy() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn health_check_exprs_decide_a_custom_resource_and_a_ready_expr_a_dependency() {
+    use fleet_model::condition::STALLED;
+    use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+    let Some(env) = fleet_testenv::shared() else {
+        return;
+    };
+    let t = env.namespace("management").await;
+    let ns = t.name.as_str();
+    let client = &t.client;
+    let dir = tree(ns);
+    // A CRD (cluster-scoped, named for this test) and one object of it, in one build.
+    let plural = format!("widgets{}", ns.replace('-', ""));
+    let group = "example.com";
+    write(
+        &dir,
+        "widgets/crd.yaml",
+        &format!(
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: {plural}.{group}\nspec:\n  group: {group}\n  names:\n    kind: W{ns_kind}\n    plural: {plural}\n    singular: w{ns_kind_lower}\n  scope: Namespaced\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    subresources:\n      status: {{}}\n    schema:\n      openAPIV3Schema:\n        type: object\n        x-kubernetes-preserve-unknown-fields: true\n",
+            ns_kind = ns.replace('-', ""),
+            ns_kind_lower = ns.replace('-', "").to_lowercase(),
+        ),
+    );
+    let kind = format!("W{}", ns.replace('-', ""));
+    write(
+        &dir,
+        "widgets/w.yaml",
+        &format!("apiVersion: {group}/v1\nkind: {kind}\nmetadata:\n  name: w\nspec:\n  size: 1\n"),
+    );
+    let ks_file = |exprs: &str| {
+        format!(
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: widgets\n  namespace: {ns}\nspec:\n  interval: 10m\n  path: ./widgets\n  prune: false\n  wait: true\n  targetNamespace: {ns}\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  healthCheckExprs:\n  - apiVersion: {group}/v1\n    kind: {kind}\n{exprs}"
+        )
+    };
+    let exprs = "    current: \"status.?phase.orValue('') == 'Ready'\"\n    failed: \"status.?phase.orValue('') == 'Broken'\"\n";
+    write(&dir, "ks.yaml", &ks_file(exprs));
+    let mut req = request(ns, &dir);
+    req.name = "widgets".into();
+    req.path = dir.join("widgets");
+    req.kustomization_file = Some(dir.join("ks.yaml"));
+    req.options.timeout = Some(Duration::from_secs(3));
+
+    // No status yet: the current expression is false until the timeout.
+    let waiting = apply_local(client, &req)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = waiting
+        .outcome
+        .result
+        .as_ref()
+        .err()
+        .unwrap_or_else(|| panic!("no status: not healthy"));
+    assert_eq!(err.reason(), reason::HEALTH_CHECK_FAILED);
+    assert_eq!(
+        err.to_string(),
+        format!("timeout waiting for: [{kind}/{ns}/w status: 'InProgress']")
+    );
+
+    // The failed expression is true: fail fast, well before the timeout.
+    let resource =
+        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, "v1", &kind), &plural);
+    let widgets: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &resource);
+    let set_phase = |phase: &'static str| {
+        let widgets = widgets.clone();
+        async move {
+            widgets
+                .patch_status(
+                    "w",
+                    &PatchParams::default(),
+                    &Patch::Merge(&json!({"status": {"phase": phase}})),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+    };
+    set_phase("Broken").await;
+    req.options.timeout = Some(Duration::from_secs(30));
+    let started = std::time::Instant::now();
+    let broken = apply_local(client, &req)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = broken
+        .outcome
+        .result
+        .as_ref()
+        .err()
+        .unwrap_or_else(|| panic!("Broken is failed"));
+    assert_eq!(
+        err.to_string(),
+        format!("failed early due to stalled resources: [{kind}/{ns}/w status: 'Failed']")
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+
+    set_phase("Ready").await;
+    let healthy = apply_local(client, &req)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    if let Err(e) = &healthy.outcome.result {
+        panic!("Ready is current: {e}");
+    }
+    assert!(healthy.outcome.status.conditions.is_true(HEALTHY));
+
+    // An expression that does not compile stalls, and nothing is applied.
+    write(
+        &dir,
+        "ks.yaml",
+        &ks_file("    current: \"status.phase == \"\n"),
+    );
+    let invalid = apply_local(client, &req)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = invalid
+        .outcome
+        .result
+        .as_ref()
+        .err()
+        .unwrap_or_else(|| panic!("must stall"));
+    assert_eq!(err.reason(), reason::INVALID_CEL_EXPRESSION);
+    assert!(invalid.outcome.changes.entries.is_empty());
+    assert!(invalid.outcome.status.conditions.is_true(STALLED));
+
+    // readyExpr replaces the built-in dependency check: `eager` goes ahead
+    // although `infra` never reconciled; `strict` waits.
+    install_kustomization_crd(client).await;
+    let kustomizations: Api<Kustomization> = Api::namespaced(client.clone(), ns);
+    for (name, ready_expr) in [
+        ("infra", None),
+        (
+            "eager",
+            Some("dep.metadata.name == 'infra' && self.metadata.name == 'eager'"),
+        ),
+        (
+            "strict",
+            Some("has(dep.status) && dep.status.lastAppliedRevision == 'local'"),
+        ),
+    ] {
+        let deps = match ready_expr {
+            Some(expr) => json!([{"name": "infra", "readyExpr": expr}]),
+            None => json!([]),
+        };
+        let ks: Kustomization = serde_json::from_value(json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": {"name": name, "namespace": ns},
+            "spec": {"interval": "10m", "path": "./apps", "prune": false, "targetNamespace": ns,
+                "dependsOn": deps,
+                "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
+                "postBuild": {"substitute": {"greeting": "hi"}}}
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        kustomizations
+            .create(&PostParams::default(), &ks)
+            .await
+            .unwrap_or_else(|e| panic!("creating {name}: {e}"));
+    }
+    let by_name = |name: &str| {
+        let mut req = request(ns, &dir);
+        req.name = name.to_string();
+        req
+    };
+    let eager = apply_local(client, &by_name("eager"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(eager.outcome.result.is_ok(), "{:?}", eager.outcome.result);
+    let strict = apply_local(client, &by_name("strict"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = strict
+        .outcome
+        .result
+        .as_ref()
+        .err()
+        .unwrap_or_else(|| panic!("strict waits"));
+    assert_eq!(err.reason(), reason::DEPENDENCY_NOT_READY);
+    assert_eq!(
+        err.to_string(),
+        format!("dependency '{ns}/infra' is not ready according to readyExpr eval")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
