@@ -1,6 +1,10 @@
 //! `fleet apply ks` against a real control plane (fleet-testenv): Flux's
 //! change-set lines, an unchanged second run, `--wait`, `-o json`, and a
-//! failing build's exit code.
+//! failing build's exit code; a SOPS-encrypted Secret decrypted with the
+//! key Secret read from the cluster.
+
+#[path = "../../../crates/fleet-kustomize/tests/support/sops_writer.rs"]
+mod sops_writer;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -152,6 +156,112 @@ async fn apply_ks_prints_flux_change_set_lines_and_exits_by_outcome() {
         text(&failed.stderr).contains("broken.yaml"),
         "{}",
         text(&failed.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn apply_ks_decrypts_sops_with_the_key_secret_from_the_cluster_and_applies_nothing_without_it()
+ {
+    use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+    use kube::api::{Api, PostParams};
+    let Some(env) = fleet_testenv::shared() else {
+        return;
+    };
+    assert!(
+        sops_writer::age_available(),
+        "Debian's age (age-keygen) is needed to make the test's SOPS files"
+    );
+    let t = env.namespace("management").await;
+    let ns = t.name.clone();
+    let kubeconfig = env.cluster("management").kubeconfig.display().to_string();
+    let dir = std::env::temp_dir().join(format!("fleet-apply-sops-{ns}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let (identity, recipient) = sops_writer::age_keygen(&dir, "identity");
+    let mut writer = sops_writer::SopsWriter::new(&recipient, [9u8; 32]);
+    writer.encrypted_regex = Some("^(data|stringData)$".into());
+    write(
+        &dir,
+        "apps/db.yaml",
+        &writer.yaml("apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: hunter2\n"),
+    );
+    write(
+        &dir,
+        "apps/settings.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: fast\n",
+    );
+    write(
+        &dir,
+        "ks.yaml",
+        &format!(
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app\n  namespace: {ns}\nspec:\n  interval: 10m\n  path: ./apps\n  prune: true\n  targetNamespace: {ns}\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  decryption:\n    provider: sops\n    secretRef:\n      name: sops-age\n"
+        ),
+    );
+    let path = dir.join("apps").display().to_string();
+    let file = dir.join("ks.yaml").display().to_string();
+    let args = [
+        "apply",
+        "ks",
+        "app",
+        "-n",
+        &ns,
+        "--path",
+        &path,
+        "--kustomization-file",
+        &file,
+        "--kubeconfig",
+        &kubeconfig,
+    ];
+
+    // The key Secret is not there yet: a build failure, nothing applied.
+    let missing = fleet(&args);
+    assert_eq!(missing.status.code(), Some(1), "{}", text(&missing.stdout));
+    let output = format!("{}{}", text(&missing.stdout), text(&missing.stderr));
+    assert!(
+        output.contains(&format!("decryption Secret '{ns}/sops-age'")),
+        "{output}"
+    );
+    let cms: Api<ConfigMap> = Api::namespaced(t.client.clone(), &ns);
+    assert!(
+        cms.get_opt("settings")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_none(),
+        "a failed build applies nothing"
+    );
+
+    let key: Secret = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "sops-age"}, "stringData": {"age.agekey": identity}
+    }))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let secrets: Api<Secret> = Api::namespaced(t.client.clone(), &ns);
+    secrets
+        .create(&PostParams::default(), &key)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let applied = fleet(&args);
+    assert!(
+        applied.status.success(),
+        "{}{}",
+        text(&applied.stdout),
+        text(&applied.stderr)
+    );
+    assert!(
+        text(&applied.stdout).contains(&format!("Secret/{ns}/db created")),
+        "{}",
+        text(&applied.stdout)
+    );
+    let db = secrets.get("db").await.unwrap_or_else(|e| panic!("{e}"));
+    let password = db
+        .data
+        .unwrap_or_default()
+        .get("password")
+        .map(|b| String::from_utf8_lossy(&b.0).into_owned());
+    assert_eq!(
+        password.as_deref(),
+        Some("hunter2"),
+        "decrypted before the apply"
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
