@@ -23,8 +23,11 @@
 use crate::apply::{RECONCILE_KEY, Resolver, SSA_KEY, annotation, api_for, metadata_value};
 use crate::drift::has_drifted;
 use crate::inventory::Inventory;
-use crate::reconcile::{LocalApply, LocalApplyError, ReconcileError, SourceTree, build_objects};
+use crate::reconcile::{
+    LocalApply, LocalApplyError, ReconcileError, SourceTree, build_objects, live_kustomization,
+};
 use fleet_model::ObjectId;
+use fleet_model::flux::kustomization::Kustomization;
 use kube::api::{Patch, PatchParams};
 use serde_json::Value;
 use std::fmt;
@@ -68,15 +71,47 @@ pub struct DiffEntry {
 pub struct DiffReport {
     /// The differences; empty when the cluster matches the tree.
     pub entries: Vec<DiffEntry>,
+    /// With `--recursive`: the Kustomizations of the build that exist in
+    /// the cluster and have differences of their own, each with its report.
+    pub children: Vec<(ObjectId, DiffReport)>,
+}
+
+impl DiffReport {
+    /// Whether nothing differs, here or in any child.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty() && self.children.iter().all(|(_, c)| c.is_empty())
+    }
 }
 
 impl fmt::Display for DiffReport {
+    /// `flux diff`'s shape: created and drifted objects, then each changed
+    /// child Kustomization (`📁 Kustomization/ns/name changed` and its own
+    /// report), then the deletions.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for e in &self.entries {
+        let entry = |f: &mut fmt::Formatter<'_>, e: &DiffEntry| -> fmt::Result {
             writeln!(f, "► {} {}", e.id, e.action)?;
             if let Some(diff) = &e.diff {
                 write!(f, "{diff}")?;
             }
+            Ok(())
+        };
+        for e in self
+            .entries
+            .iter()
+            .filter(|e| e.action != DiffAction::Deleted)
+        {
+            entry(f, e)?;
+        }
+        for (id, child) in self.children.iter().filter(|(_, c)| !c.is_empty()) {
+            writeln!(f, "📁 {id} changed")?;
+            write!(f, "{child}")?;
+        }
+        for e in self
+            .entries
+            .iter()
+            .filter(|e| e.action == DiffAction::Deleted)
+        {
+            entry(f, e)?;
         }
         Ok(())
     }
@@ -250,32 +285,153 @@ pub async fn diff_local(
     client: &kube::Client,
     request: &LocalApply,
 ) -> Result<DiffReport, LocalApplyError> {
+    diff_local_recursive(client, request, None).await
+}
+
+/// Where `--recursive` finds the sources of child Kustomizations:
+/// `Kind/namespace/name` (Flux's `--local-sources`) to a local directory.
+/// A child reading the same source as its parent resolves against the
+/// parent's source root (the `--path` directory with the parent's
+/// `spec.path` taken off) when the map does not name it.
+pub type LocalSources = std::collections::BTreeMap<String, std::path::PathBuf>;
+
+/// [`diff_local`], and with `local_sources` also every Kustomization of
+/// the build that exists in the cluster, built from its local source and
+/// diffed in turn (`flux diff ks --recursive`), each once.
+pub async fn diff_local_recursive(
+    client: &kube::Client,
+    request: &LocalApply,
+    local_sources: Option<&LocalSources>,
+) -> Result<DiffReport, LocalApplyError> {
     let (ks, _live, dir) = crate::reconcile::local_target(client, request).await?;
-    let source = SourceTree {
-        fs: &fleet_kustomize::fs::DiskFs,
-        dir: dir.to_string_lossy().into_owned(),
-        revision: crate::reconcile::local_revision(&dir),
-    };
-    let diff = async {
+    let mut visited = std::collections::BTreeSet::new();
+    diff_kustomization(
+        client,
+        ks,
+        dir,
+        &request.options,
+        local_sources,
+        &mut visited,
+    )
+    .await
+    .map_err(LocalApplyError::Reconcile)
+}
+
+/// The `Kind/namespace/name` of the source `ks` reads.
+fn source_key(ks: &Kustomization) -> String {
+    let r = &ks.spec.source_ref;
+    let kind = serde_json::to_value(r.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let namespace = r
+        .namespace
+        .clone()
+        .or_else(|| ks.metadata.namespace.clone())
+        .unwrap_or_default();
+    format!("{kind}/{namespace}/{}", r.name)
+}
+
+fn diff_kustomization<'a>(
+    client: &'a kube::Client,
+    ks: Kustomization,
+    dir: std::path::PathBuf,
+    options: &'a crate::reconcile::ReconcileOptions,
+    local_sources: Option<&'a LocalSources>,
+    visited: &'a mut std::collections::BTreeSet<(String, String)>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<DiffReport, ReconcileError>> + 'a>> {
+    Box::pin(async move {
+        let namespace = ks.metadata.namespace.clone().unwrap_or_default();
+        let name = ks.metadata.name.clone().unwrap_or_default();
+        visited.insert((namespace, name));
+        let source = SourceTree {
+            fs: &fleet_kustomize::fs::DiskFs,
+            dir: dir.to_string_lossy().into_owned(),
+            revision: crate::reconcile::local_revision(&dir),
+        };
         // Objects go where the Kustomization sends them: a workload
         // cluster through its kubeConfig Secret, as the service account.
-        let target = crate::target::target_client(client, &ks, &request.options.access).await?;
-        let (objects, _) = build_objects(client, &ks, &source, &request.options).await?;
-        let client = &target;
+        let target = crate::target::target_client(client, &ks, &options.access).await?;
+        let (objects, _) = build_objects(client, &ks, &source, options).await?;
         let previous = ks
             .status
             .as_ref()
             .and_then(|s| s.inventory.as_ref())
             .and_then(|i| Inventory::from_status(i).ok());
-        diff_objects(
-            client,
-            &objects,
-            previous.as_ref(),
-            &request.options.field_manager,
-        )
-        .await
-    };
-    diff.await.map_err(LocalApplyError::Reconcile)
+        let mut report =
+            diff_objects(&target, &objects, previous.as_ref(), &options.field_manager).await?;
+        let Some(local_sources) = local_sources else {
+            return Ok(report);
+        };
+        for object in &objects {
+            let is_kustomization = object.get("kind").and_then(Value::as_str)
+                == Some("Kustomization")
+                && object
+                    .get("apiVersion")
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| v.starts_with("kustomize.toolkit.fluxcd.io/"));
+            if !is_kustomization {
+                continue;
+            }
+            let mut child: Kustomization = serde_json::from_value(object.clone()).map_err(|e| {
+                ReconcileError::Inputs(format!("a Kustomization of the build: {e}"))
+            })?;
+            let child_ns = child.metadata.namespace.clone().unwrap_or_default();
+            let child_name = child.metadata.name.clone().unwrap_or_default();
+            if visited.contains(&(child_ns.clone(), child_name.clone())) {
+                continue;
+            }
+            // Only Kustomizations the cluster has (a created one has
+            // nothing to compare with yet), with their stored state.
+            let Some(live) = live_kustomization(&target, &child_ns, &child_name)
+                .await
+                .map_err(|e| {
+                    ReconcileError::Inputs(format!(
+                        "reading Kustomization {child_ns}/{child_name}: {e}"
+                    ))
+                })?
+            else {
+                continue;
+            };
+            child.status = live.status;
+            child.metadata.generation = live.metadata.generation;
+            let key = source_key(&child);
+            let root = match local_sources.get(&key) {
+                Some(path) => path.clone(),
+                None if key == source_key(&ks) => {
+                    fleet_kustomize::flux::local::source_root_of(&dir, ks.spec.path())
+                        .map(std::path::PathBuf::from)
+                        .map_err(|e| ReconcileError::Inputs(e.to_string()))?
+                }
+                None => {
+                    return Err(ReconcileError::Inputs(format!(
+                        "cannot get local path for {key} of kustomization {child_name}: name it with --local-sources {key}=DIR"
+                    )));
+                }
+            };
+            let child_dir = root.join(child.spec.path().trim_start_matches("./"));
+            let id = ObjectId::new(
+                object
+                    .get("apiVersion")
+                    .and_then(Value::as_str)
+                    .unwrap_or(""),
+                "Kustomization",
+                Some(child_ns.as_str()),
+                &child_name,
+            );
+            let child_report = diff_kustomization(
+                &target,
+                child,
+                child_dir,
+                options,
+                Some(local_sources),
+                visited,
+            )
+            .await?;
+            report.children.push((id, child_report));
+        }
+        Ok(report)
+    })
 }
 
 #[cfg(test)]

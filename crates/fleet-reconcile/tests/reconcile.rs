@@ -1112,3 +1112,95 @@ async fn health_check_exprs_decide_a_custom_resource_and_a_ready_expr_a_dependen
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_recursive_diff_descends_into_child_kustomizations_the_cluster_has() {
+    use fleet_reconcile::diff::{LocalSources, diff_local_recursive};
+    let Some(env) = fleet_testenv::shared() else {
+        return;
+    };
+    let t = env.namespace("management").await;
+    let ns = t.name.as_str();
+    let client = &t.client;
+    install_kustomization_crd(client).await;
+    // A repository: clusters/root holds the child Kustomization `apps`,
+    // which reads ./apps of the same source.
+    let dir = tree(ns);
+    let child = |source: &str| {
+        format!(
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: {ns}\nspec:\n  interval: 10m\n  path: ./apps\n  prune: true\n  targetNamespace: {ns}\n  sourceRef:\n    kind: GitRepository\n    name: {source}\n  postBuild:\n    substitute:\n      greeting: hi\n"
+        )
+    };
+    write(&dir, "clusters/root/apps.yaml", &child("flux-system"));
+    let root: Kustomization = serde_json::from_value(json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+        "metadata": {"name": "root", "namespace": ns},
+        "spec": {"interval": "10m", "path": "./clusters/root", "prune": true,
+            "sourceRef": {"kind": "GitRepository", "name": "flux-system"}}
+    }))
+    .unwrap_or_else(|e| panic!("{e}"));
+    Api::<Kustomization>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &root)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut root_req = request(ns, &dir);
+    root_req.name = "root".into();
+    root_req.path = dir.join("clusters/root");
+    let applied = apply_local(client, &root_req)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        applied.outcome.result.is_ok(),
+        "{:?}",
+        applied.outcome.result
+    );
+    let apps = apply_local(client, &request(ns, &dir))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(apps.outcome.result.is_ok(), "{:?}", apps.outcome.result);
+
+    // The child's tree changes: only a recursive diff sees it.
+    write(&dir, "apps/b.yaml", &config_map("b", "three"));
+    let sources = LocalSources::new();
+    let flat = diff_local_recursive(client, &root_req, None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(flat.is_empty(), "{flat}");
+    let deep = diff_local_recursive(client, &root_req, Some(&sources))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!deep.is_empty());
+    let text = deep.to_string();
+    assert!(
+        text.starts_with(&format!(
+            "📁 Kustomization/{ns}/apps changed\n► ConfigMap/{ns}/b drifted\n"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("-  value: two\n+  value: three\n"), "{text}");
+
+    // A child on another source needs --local-sources.
+    write(&dir, "clusters/root/apps.yaml", &child("elsewhere"));
+    let err = diff_local_recursive(client, &root_req, Some(&sources))
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("an unknown source must fail"));
+    assert!(
+        err.to_string().contains(&format!(
+            "cannot get local path for GitRepository/{ns}/elsewhere of kustomization apps"
+        )),
+        "{err}"
+    );
+    let mut named = LocalSources::new();
+    named.insert(format!("GitRepository/{ns}/elsewhere"), dir.clone());
+    let found = diff_local_recursive(client, &root_req, Some(&named))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        found
+            .to_string()
+            .contains(&format!("► ConfigMap/{ns}/b drifted")),
+        "{found}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
