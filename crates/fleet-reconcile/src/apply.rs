@@ -25,6 +25,7 @@ use crate::changeset::{Action, ChangeSet};
 use crate::cleanup::cleanup_patch;
 use crate::drift::has_drifted;
 use crate::order::{Stage, compare};
+use crate::unchanged::provably_unchanged;
 use fleet_model::ObjectId;
 use futures::stream::{self, StreamExt};
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
@@ -618,6 +619,14 @@ async fn check(
     }
     if live.is_some() && annotation(&d.object, SSA_KEY) == Some("IfNotPresent") {
         return Ok(Checked::Skip);
+    }
+    // The same values on the fields this manager owns, nothing to clean:
+    // the dry-run could only say unchanged, so it is not sent.
+    if let Some(live) = &live
+        && provably_unchanged(&d.object, live, &options.field_manager)
+        && cleanup_patch(&d.object, live, &options.field_manager).is_none()
+    {
+        return Ok(Checked::Ready(Action::Unchanged, None));
     }
     let params = PatchParams::apply(&options.field_manager).force().dry_run();
     let dry_run = match api

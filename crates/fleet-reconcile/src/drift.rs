@@ -1,8 +1,11 @@
 //! Drift: whether a server-side dry-run of the desired object differs from
-//! the live object, as fluxcd/pkg `ssa` decides it (`hasDrifted`): labels,
-//! annotations, and the whole object outside `metadata` and `status`,
-//! compared with Kubernetes' `Semantic.DeepDerivative` (what the desired
-//! side leaves unset or empty does not count).
+//! the live object, as fluxcd/pkg `ssa` decides it today (`hasDrifted`):
+//! labels, annotations, and the whole object outside `metadata` and
+//! `status`, compared with Kubernetes' `Semantic.DeepEqual`. The dry-run
+//! answer is the whole object the apply would leave, so a field the apply
+//! would remove (one the field manager owns and the manifest dropped) is
+//! drift too. (Older fluxcd/pkg releases compared with `DeepDerivative`,
+//! which let such removals go unapplied.)
 
 use serde_json::Value;
 
@@ -32,36 +35,43 @@ pub fn has_drifted(live: &Value, dry_run: &Value) -> bool {
     for field in ["/metadata/labels", "/metadata/annotations"] {
         let desired = dry_run.pointer(field).unwrap_or(&Value::Null);
         let actual = live.pointer(field).unwrap_or(&Value::Null);
-        if !derivative(desired, actual) {
+        if !semantic_eq(desired, actual) {
             return true;
         }
     }
     let (Value::Object(desired), Value::Object(actual)) = (dry_run, live) else {
         return dry_run != live;
     };
-    desired
-        .iter()
-        .filter(|(key, _)| *key != "metadata" && *key != "status")
-        .any(|(key, value)| !derivative(value, actual.get(key).unwrap_or(&Value::Null)))
+    let outside = |(key, _): &(&String, &Value)| *key != "metadata" && *key != "status";
+    let desired: Vec<_> = desired.iter().filter(outside).collect();
+    let actual: Vec<_> = actual.iter().filter(outside).collect();
+    desired.len() != actual.len()
+        || desired.iter().any(|(key, value)| {
+            !actual
+                .iter()
+                .find(|(k, _)| k == key)
+                .is_some_and(|(_, v)| semantic_eq(value, v))
+        })
 }
 
-/// `Semantic.DeepDerivative(desired, actual)` on JSON: null, empty strings
-/// and missing map keys on the desired side match anything; lists must have
-/// the same length (a nil list matches anything, an empty one only an empty
-/// one); numbers compare by value.
-fn derivative(desired: &Value, actual: &Value) -> bool {
-    match (desired, actual) {
-        (Value::Null, _) => true,
-        (Value::String(d), _) if d.is_empty() => true,
-        (Value::Object(d), Value::Object(a)) => d
-            .iter()
-            .all(|(k, v)| derivative(v, a.get(k).unwrap_or(&Value::Null))),
-        (Value::Object(d), Value::Null) => d.values().all(|v| derivative(v, &Value::Null)),
-        (Value::Array(d), Value::Array(a)) => {
-            d.len() == a.len() && d.iter().zip(a).all(|(d, a)| derivative(d, a))
+/// `Semantic.DeepEqual` on JSON: structural equality where a missing or
+/// null map or list equals an empty one, and numbers compare by value.
+fn semantic_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Null, Value::Null) => true,
+        (Value::Null, Value::Object(m)) | (Value::Object(m), Value::Null) => m.is_empty(),
+        (Value::Null, Value::Array(v)) | (Value::Array(v), Value::Null) => v.is_empty(),
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x
+                    .iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| semantic_eq(v, w)))
         }
-        (Value::Number(d), Value::Number(a)) => d.as_f64() == a.as_f64(),
-        _ => desired == actual,
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| semantic_eq(v, w))
+        }
+        (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
+        _ => a == b,
     }
 }
 
@@ -88,17 +98,30 @@ mod tests {
     #[test]
     fn metadata_bookkeeping_and_status_are_not_drift() {
         let dry = json!({"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": "c", "resourceVersion": "5", "labels": {"x": "1"}},
+            "metadata": {"name": "c", "resourceVersion": "5", "labels": {"x": "1", "extra": "kubectl"}},
             "data": {"a": "1", "b": "2"}, "status": {"anything": true}});
-        assert!(
-            !has_drifted(&live(), &dry),
-            "labels only the live side has are not drift"
-        );
+        assert!(!has_drifted(&live(), &dry));
+    }
+
+    #[test]
+    fn what_the_apply_would_remove_is_drift() {
+        // The dry-run answer is the object after the apply: a label or a
+        // data key missing from it would be removed.
+        let without_label = json!({"metadata": {"resourceVersion": "5", "labels": {"x": "1"}},
+            "data": {"a": "1", "b": "2"}});
+        assert!(has_drifted(&live(), &without_label));
+        let without_key = json!({"metadata": {"resourceVersion": "5",
+            "labels": {"x": "1", "extra": "kubectl"}}, "data": {"a": "1"}});
+        assert!(has_drifted(&live(), &without_key));
+        // An empty map is no map.
+        let empty = json!({"metadata": {"resourceVersion": "1", "annotations": {}}});
+        let bare = json!({"metadata": {"resourceVersion": "1"}});
+        assert!(!has_drifted(&bare, &empty));
     }
 
     #[test]
     fn changed_values_labels_and_annotations_are_drift() {
-        let base = json!({"metadata": {"resourceVersion": "5", "labels": {"x": "1"}}, "data": {"a": "1", "b": "2"}});
+        let base = json!({"metadata": {"resourceVersion": "5", "labels": {"x": "1", "extra": "kubectl"}}, "data": {"a": "1", "b": "2"}});
         let mut value = base.clone();
         value["data"]["a"] = json!("9");
         assert!(has_drifted(&live(), &value));

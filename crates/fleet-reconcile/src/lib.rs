@@ -58,4 +58,5 @@ pub mod prune;
 pub mod reconcile;
 pub mod source;
 pub mod target;
+pub mod unchanged;
 pub mod validate;

@@ -293,3 +293,75 @@ async fn an_immutable_change_fails_without_force_and_recreates_with_it() {
     let selector = new.spec.selector.match_labels.unwrap_or_default();
     assert_eq!(selector.get("app").map(String::as_str), Some("v2"));
 }
+
+/// The unchanged re-apply skips dry-runs it can prove would change
+/// nothing; a field dropped from the manifest, a value changed in the
+/// cluster, or an object applied by another manager still goes to the
+/// server and is applied.
+#[tokio::test]
+async fn an_unchanged_reapply_is_exact_about_dropped_fields_and_edits() {
+    let Some(env) = fleet_testenv::shared() else {
+        return;
+    };
+    let t = env.namespace("workload-1").await;
+    let ns = t.name.as_str();
+    let objects = vec![
+        config_map(ns, "settings", json!({"color": "blue", "size": "large"})),
+        deployment(ns, "web", "web"),
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": ns},
+            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}),
+    ];
+    apply(&t.client, &objects).await;
+    let cms: Api<ConfigMap> = Api::namespaced(t.client.clone(), ns);
+    let deployments: Api<Deployment> = Api::namespaced(t.client.clone(), ns);
+    let before = resource_version(&cms, "settings").await;
+    let again = apply(&t.client, &objects).await;
+    assert_eq!(again.count(Action::Unchanged), 3, "{again}");
+    assert_eq!(resource_version(&cms, "settings").await, before);
+
+    // `size` leaves the manifest: fleet owns it, so it is removed.
+    let dropped = vec![
+        config_map(ns, "settings", json!({"color": "blue"})),
+        objects[1].clone(),
+        objects[2].clone(),
+    ];
+    let applied = apply(&t.client, &dropped).await;
+    assert_eq!(
+        lines(&applied),
+        [
+            format!("ConfigMap/{ns}/settings configured"),
+            format!("Service/{ns}/web unchanged"),
+            format!("Deployment/{ns}/web unchanged"),
+        ]
+    );
+    let settings = cms.get("settings").await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(settings.data.unwrap_or_default().get("size"), None);
+
+    // A value changed in the cluster is put back.
+    deployments
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"spec": {"replicas": 4}})),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let reverted = apply(&t.client, &dropped).await;
+    assert_eq!(reverted.count(Action::Configured), 1, "{reverted}");
+    let web = deployments
+        .get("web")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(web.spec.replicas, Some(1));
+
+    // Another field manager has never applied these: each is dry-run and
+    // found unchanged, and it becomes an owner.
+    let other = ApplyOptions {
+        field_manager: "kustomize-controller".into(),
+        ..ApplyOptions::default()
+    };
+    let taken = apply_staged(&t.client, &dropped, &other)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(taken.count(Action::Unchanged), 3, "{taken}");
+}
