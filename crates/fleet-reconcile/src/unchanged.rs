@@ -12,9 +12,9 @@
 //!   `1`) or default inside a list element the manifest also sets reads as
 //!   different, and the dry-run decides;
 //! - every field the manager owns is still in the desired object (else
-//!   the apply would remove it); ownership paths the desired object cannot
-//!   be matched against (a list keyed on a field the server defaulted)
-//!   count as not there.
+//!   the apply would remove it); list entries keyed on values are found in
+//!   the live list, which the desired one matches element by element, and
+//!   ownership paths that cannot be matched count as not there.
 //!
 //! Under these conditions the apply sends the same values for the same
 //! fields, so its result equals the live object and the dry-run would say
@@ -42,7 +42,7 @@ pub fn provably_unchanged(desired: &Value, live: &Value, field_manager: &str) ->
     let Some(owned) = owned_fields(live, field_manager) else {
         return false;
     };
-    contained(desired, live) && owned_within(owned, desired)
+    contained(desired, live) && owned_within(owned, desired, live)
 }
 
 /// The `fieldsV1` of `field_manager`'s Apply entry on the main resource.
@@ -75,30 +75,41 @@ fn contained(desired: &Value, live: &Value) -> bool {
     }
 }
 
-/// Every path of the ownership trie `fields` exists in `desired`.
-fn owned_within(fields: &Map<String, Value>, desired: &Value) -> bool {
+/// Every path of the ownership trie `fields` exists in `desired`. List
+/// entries keyed on values (`k:{…}`) are found in `live`, which the
+/// desired list matches element by element ([`contained`] checked that),
+/// so a key field the server defaulted (a port's `protocol`) still finds
+/// its element.
+fn owned_within(fields: &Map<String, Value>, desired: &Value, live: &Value) -> bool {
     fields.iter().all(|(key, sub)| {
         let sub = sub.as_object();
-        let deeper = |value: &Value| sub.is_none_or(|s| owned_within(s, value));
+        let deeper = |d: &Value, l: &Value| sub.is_none_or(|s| owned_within(s, d, l));
         if key == "." {
             return true;
         }
         if let Some(name) = key.strip_prefix("f:") {
-            return desired.get(name).is_some_and(|v| !v.is_null() && deeper(v));
+            return desired.get(name).is_some_and(|d| {
+                !d.is_null() && deeper(d, live.get(name).unwrap_or(&Value::Null))
+            });
         }
-        let Some(items) = desired.as_array() else {
+        let (Some(items), Some(live_items)) = (desired.as_array(), live.as_array()) else {
             return false;
         };
         if let Some(json) = key.strip_prefix("k:") {
             let Ok(Value::Object(wanted)) = serde_json::from_str::<Value>(json) else {
                 return false;
             };
-            return items.iter().any(|item| {
+            let Some(index) = live_items.iter().position(|item| {
                 wanted.iter().all(|(k, v)| {
                     item.get(k)
                         .is_some_and(|iv| contained(v, iv) && contained(iv, v))
-                }) && deeper(item)
-            });
+                })
+            }) else {
+                return false;
+            };
+            return items
+                .get(index)
+                .is_some_and(|d| deeper(d, &live_items[index]));
         }
         if let Some(json) = key.strip_prefix("v:") {
             let Ok(value) = serde_json::from_str::<Value>(json) else {
@@ -107,11 +118,11 @@ fn owned_within(fields: &Map<String, Value>, desired: &Value) -> bool {
             return items.contains(&value);
         }
         if let Some(index) = key.strip_prefix("i:") {
-            return index
-                .parse::<usize>()
-                .ok()
-                .and_then(|i| items.get(i))
-                .is_some_and(deeper);
+            return index.parse::<usize>().ok().is_some_and(|i| {
+                items
+                    .get(i)
+                    .is_some_and(|d| deeper(d, live_items.get(i).unwrap_or(&Value::Null)))
+            });
         }
         false
     })
@@ -207,21 +218,22 @@ mod tests {
     }
 
     #[test]
-    fn list_keys_and_set_values_are_matched_in_the_desired_object() {
+    fn list_keys_and_set_values_are_matched_through_the_live_list() {
         let fields = json!({"f:spec": {"f:ports": {
             "k:{\"port\":80,\"protocol\":\"TCP\"}": {".": {}, "f:port": {}}},
             "f:finalizers": {"v:\"a\"": {}}}});
-        let desired_ports = |protocol: Option<&str>| {
-            let mut port = json!({"port": 80});
-            if let Some(p) = protocol {
-                port["protocol"] = json!(p);
-            }
-            json!({"spec": {"ports": [port], "finalizers": ["a"]}})
-        };
         let fields = fields.as_object().cloned().unwrap_or_default();
-        assert!(owned_within(&fields, &desired_ports(Some("TCP"))));
-        // The server defaulted the protocol the manifest leaves out: not
-        // provable, so the dry-run decides.
-        assert!(!owned_within(&fields, &desired_ports(None)));
+        let live = json!({"spec": {"ports": [{"port": 80, "protocol": "TCP", "targetPort": 80}],
+                                   "finalizers": ["a"]}});
+        // The server defaulted the protocol the manifest leaves out: the
+        // entry is found in the live list, at the same position.
+        let desired = json!({"spec": {"ports": [{"port": 80}], "finalizers": ["a"]}});
+        assert!(owned_within(&fields, &desired, &live));
+        // An owned entry the live list lacks is not provable.
+        let udp = json!({"spec": {"ports": [{"port": 80, "protocol": "UDP"}], "finalizers": ["a"]}});
+        assert!(!owned_within(&fields, &desired, &udp));
+        // A set value the manifest dropped would be removed.
+        let no_finalizer = json!({"spec": {"ports": [{"port": 80}], "finalizers": []}});
+        assert!(!owned_within(&fields, &no_finalizer, &live));
     }
 }
