@@ -63,8 +63,7 @@ fn semantic_eq(a: &Value, b: &Value) -> bool {
         (Value::Null, Value::Array(v)) | (Value::Array(v), Value::Null) => v.is_empty(),
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len()
-                && x
-                    .iter()
+                && x.iter()
                     .all(|(k, v)| y.get(k).is_some_and(|w| semantic_eq(v, w)))
         }
         (Value::Array(x), Value::Array(y)) => {

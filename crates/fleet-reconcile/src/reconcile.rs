@@ -105,6 +105,11 @@ pub struct ReconcileOptions {
     /// How to reach workload clusters (`spec.kubeConfig`) and impersonate
     /// service accounts (`spec.serviceAccountName`).
     pub access: Access,
+    /// Write the Kustomization's status between phases, as the controller
+    /// does (`Reconciling=True`, `Ready=Unknown`, reason `Progressing`,
+    /// "Building manifests for revision R with a timeout of T", …); only
+    /// for a Kustomization that exists in the cluster.
+    pub report_progress: bool,
 }
 
 impl Default for ReconcileOptions {
@@ -116,6 +121,7 @@ impl Default for ReconcileOptions {
             health_interval: Duration::from_secs(5),
             timeout: None,
             access: Access::default(),
+            report_progress: false,
         }
     }
 }
@@ -313,11 +319,20 @@ async fn run(
     // (lastAttemptedRevision stays), and a cycle stalls.
     check_dependencies(client, ks, &source.revision).await?;
     status.last_attempted_revision = Some(source.revision.clone());
+    let progress = Progress {
+        client,
+        ks,
+        options,
+        revision: &source.revision,
+        timeout: ks.spec.timeout().ok(),
+    };
+    progress.report(status, "Building manifests").await;
     // Flux builds the client first: an unreachable cluster is a
     // ReconciliationFailed before any build.
     let target = target_client(client, ks, &options.access).await?;
     let (objects, digest) = build_objects(client, ks, source, options).await?;
     let client = &target;
+    progress.report(status, "Detecting drift").await;
     let namespace = ks.metadata.namespace.as_deref().unwrap_or("default");
     let apply_options = ApplyOptions {
         field_manager: options.field_manager.clone(),
@@ -363,6 +378,7 @@ async fn run(
                 .timeout()
                 .map_err(|e| ReconcileError::Timeout(e.to_string()))?,
         };
+        progress.report(status, "Running health checks").await;
         let wait = WaitOptions {
             interval: options.health_interval,
             timeout,
@@ -375,6 +391,54 @@ async fn run(
         record_history(status, &digest, &source.revision, true, started);
     }
     Ok(health_checked)
+}
+
+/// Writes the status between phases when asked to, as kustomize-controller
+/// patches it while it works.
+struct Progress<'a> {
+    client: &'a kube::Client,
+    ks: &'a Kustomization,
+    options: &'a ReconcileOptions,
+    revision: &'a str,
+    timeout: Option<Duration>,
+}
+
+impl Progress<'_> {
+    /// `Reconciling=True` and `Ready=Unknown` with reason `Progressing` and
+    /// "PHASE for revision R with a timeout of T", written to the cluster.
+    /// A failed write is not fatal: the final status write reports errors.
+    async fn report(&self, status: &mut KustomizationStatus, phase: &str) {
+        if !self.options.report_progress {
+            return;
+        }
+        let timeout = self
+            .timeout
+            .map(fleet_model::GoDuration::format)
+            .unwrap_or_else(|| "(invalid)".to_string());
+        let message = format!(
+            "{phase} for revision {} with a timeout of {timeout}",
+            self.revision
+        );
+        let generation = self.ks.metadata.generation.unwrap_or(0);
+        let now = Timestamp::now();
+        status.conditions.set(
+            RECONCILING,
+            ConditionStatus::True,
+            reason::PROGRESSING,
+            &message,
+            generation,
+            now,
+        );
+        status.conditions.set(
+            fleet_model::condition::READY,
+            ConditionStatus::Unknown,
+            reason::PROGRESSING,
+            "Reconciliation in progress",
+            generation,
+            now,
+        );
+        let _ = write_status(self.client, self.ks, status).await;
+    }
 }
 
 /// The build of `ks` from `source` with its inputs read from the cluster,
@@ -690,7 +754,11 @@ pub async fn apply_local(
         dir: dir.to_string_lossy().into_owned(),
         revision: local_revision(&dir),
     };
-    let outcome = reconcile(client, &ks, &source, &request.options).await;
+    let options = ReconcileOptions {
+        report_progress: live.is_some(),
+        ..request.options.clone()
+    };
+    let outcome = reconcile(client, &ks, &source, &options).await;
     if let Some(live) = &live
         && !outcome.suspended
     {

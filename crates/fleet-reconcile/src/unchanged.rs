@@ -230,7 +230,8 @@ mod tests {
         let desired = json!({"spec": {"ports": [{"port": 80}], "finalizers": ["a"]}});
         assert!(owned_within(&fields, &desired, &live));
         // An owned entry the live list lacks is not provable.
-        let udp = json!({"spec": {"ports": [{"port": 80, "protocol": "UDP"}], "finalizers": ["a"]}});
+        let udp =
+            json!({"spec": {"ports": [{"port": 80, "protocol": "UDP"}], "finalizers": ["a"]}});
         assert!(!owned_within(&fields, &desired, &udp));
         // A set value the manifest dropped would be removed.
         let no_finalizer = json!({"spec": {"ports": [{"port": 80}], "finalizers": []}});

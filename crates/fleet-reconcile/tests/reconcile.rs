@@ -1204,3 +1204,89 @@ async fn a_recursive_diff_descends_into_child_kustomizations_the_cluster_has() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn the_status_reports_each_phase_while_reconciling() {
+    use futures::StreamExt;
+    use kube::api::{WatchEvent, WatchParams};
+    let Some(env) = fleet_testenv::shared() else {
+        return;
+    };
+    let t = env.namespace("management").await;
+    let ns = t.name.clone();
+    let client = t.client.clone();
+    install_kustomization_crd(&client).await;
+    let ks: Kustomization = serde_json::from_value(json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+        "metadata": {"name": "apps", "namespace": ns},
+        "spec": {"interval": "10m", "path": "./apps", "prune": true, "wait": true,
+            "targetNamespace": ns,
+            "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
+            "postBuild": {"substitute": {"greeting": "hi"}}}
+    }))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let api: Api<Kustomization> = Api::namespaced(client.clone(), &ns);
+    let created = api
+        .create(&PostParams::default(), &ks)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let version = created.metadata.resource_version.unwrap_or_default();
+    // Every status the reconcile writes, as a watch sees them.
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let params = WatchParams::default().fields("metadata.name=apps");
+    let stream = api
+        .watch(&params, &version)
+        .await
+        .unwrap_or_else(|e| panic!("watching: {e}"));
+    let watcher = tokio::spawn({
+        let seen = std::sync::Arc::clone(&seen);
+        async move {
+            let mut stream = stream.boxed();
+            while let Some(Ok(event)) = stream.next().await {
+                if let WatchEvent::Modified(ks) = event {
+                    let conditions = ks.status.unwrap_or_default().conditions;
+                    if let (Some(c), Ok(mut seen)) = (
+                        conditions.get(fleet_model::condition::RECONCILING),
+                        seen.lock(),
+                    ) {
+                        seen.push(c.message.clone());
+                    }
+                }
+            }
+        }
+    });
+    let dir = tree(&ns);
+    let applied = apply_local(&client, &request(&ns, &dir))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        applied.outcome.result.is_ok(),
+        "{:?}",
+        applied.outcome.result
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    watcher.abort();
+    let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
+    let timeout = "9m30s";
+    let expected: Vec<String> = [
+        "Building manifests",
+        "Detecting drift",
+        "Running health checks",
+    ]
+    .iter()
+    .map(|phase| format!("{phase} for revision local with a timeout of {timeout}"))
+    .collect();
+    let mut found = seen.clone();
+    found.dedup();
+    assert_eq!(found, expected, "{seen:?}");
+    // Done: Ready, and no Reconciling condition left.
+    let done = api.get("apps").await.unwrap_or_else(|e| panic!("{e}"));
+    let conditions = done.status.unwrap_or_default().conditions;
+    assert!(conditions.is_true(READY));
+    assert!(
+        conditions
+            .get(fleet_model::condition::RECONCILING)
+            .is_none()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
