@@ -42,6 +42,7 @@
 //! ```
 
 pub mod apply;
+pub mod artifact;
 pub mod cel_expr;
 pub mod changeset;
 pub mod cleanup;

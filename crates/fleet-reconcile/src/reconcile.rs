@@ -73,6 +73,8 @@ pub mod reason {
     /// A `healthCheckExprs` or `readyExpr` expression does not compile
     /// (`Stalled=True`).
     pub const INVALID_CEL_EXPRESSION: &str = "InvalidCELExpression";
+    /// The source's artifact could not be had.
+    pub const ARTIFACT_FAILED: &str = "ArtifactFailed";
 }
 
 /// The tree to build: the directory `spec.path` names in a fetched
@@ -158,6 +160,9 @@ pub enum ReconcileError {
     /// A CEL expression of the Kustomization does not compile.
     #[error(transparent)]
     InvalidExpression(#[from] ExprError),
+    /// The source's artifact could not be had.
+    #[error(transparent)]
+    Artifact(#[from] crate::artifact::ArtifactError),
 }
 
 impl ReconcileError {
@@ -173,6 +178,7 @@ impl ReconcileError {
             ReconcileError::Dependency(DependencyError::Cycle(_)) => reason::DEPENDENCY_CYCLE,
             ReconcileError::Dependency(_) => reason::DEPENDENCY_NOT_READY,
             ReconcileError::InvalidExpression(_) => reason::INVALID_CEL_EXPRESSION,
+            ReconcileError::Artifact(_) => reason::ARTIFACT_FAILED,
         }
     }
 
