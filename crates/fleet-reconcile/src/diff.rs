@@ -129,6 +129,14 @@ pub async fn diff_objects(
     let mut resolver = Resolver::new(client.clone());
     let mut report = DiffReport::default();
     let mut desired = Vec::new();
+    let defined_namespaces: std::collections::BTreeSet<&str> = objects
+        .iter()
+        .filter(|o| {
+            o.get("kind").and_then(Value::as_str) == Some("Namespace")
+                && o.get("apiVersion").and_then(Value::as_str) == Some("v1")
+        })
+        .filter_map(|o| o.pointer("/metadata/name").and_then(Value::as_str))
+        .collect();
     for (index, object) in objects.iter().enumerate() {
         let field = |p: &str| object.pointer(p).and_then(Value::as_str).unwrap_or("");
         if field("/kind").is_empty() || field("/metadata/name").is_empty() {
@@ -176,10 +184,26 @@ pub async fn diff_objects(
             continue;
         }
         let params = PatchParams::apply(field_manager).force().dry_run();
-        let dry_run = api
-            .patch(&id.name, &params, &Patch::Apply(object))
-            .await
-            .map_err(|e| kube_error("dry-run", e))?;
+        let dry_run = match api.patch(&id.name, &params, &Patch::Apply(object)).await {
+            Ok(dry_run) => dry_run,
+            // Its Namespace comes with this build: it would be created.
+            Err(kube::Error::Api(status))
+                if status.code == 404
+                    && live.is_none()
+                    && id
+                        .namespace
+                        .as_deref()
+                        .is_some_and(|ns| defined_namespaces.contains(ns)) =>
+            {
+                report.entries.push(DiffEntry {
+                    id,
+                    action: DiffAction::Created,
+                    diff: None,
+                });
+                continue;
+            }
+            Err(e) => return Err(kube_error("dry-run", e)),
+        };
         let dry_run = serde_json::to_value(dry_run)
             .map_err(|e| ReconcileError::Inputs(format!("{id}: {e}")))?;
         match live {

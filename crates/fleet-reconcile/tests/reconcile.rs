@@ -1440,3 +1440,39 @@ async fn a_kustomization_reconciles_from_its_git_repository_artifact() {
         tampered.result
     );
 }
+
+#[tokio::test]
+async fn a_diff_of_objects_in_a_namespace_the_build_creates_reports_them_created() {
+    use fleet_reconcile::diff::{DiffAction, diff_objects};
+    let Some(env) = fleet_testenv::shared() else {
+        return;
+    };
+    let t = env.namespace("workload-1").await;
+    let fresh = format!("{}-fresh", t.name);
+    let objects = vec![
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": fresh}}),
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": "c", "namespace": fresh}, "data": {"k": "v"}}),
+    ];
+    let report = diff_objects(&t.client, &objects, None, "fleet")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let actions: Vec<(String, DiffAction)> = report
+        .entries
+        .iter()
+        .map(|e| (e.id.to_string(), e.action))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            (format!("Namespace/{fresh}"), DiffAction::Created),
+            (format!("ConfigMap/{fresh}/c"), DiffAction::Created),
+        ]
+    );
+    // A namespace nobody creates is an error, as the apply would be.
+    let err = diff_objects(&t.client, &objects[1..], None, "fleet")
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("a missing namespace must fail"));
+    assert!(err.to_string().contains("not found"), "{err}");
+}
