@@ -450,10 +450,17 @@ pub async fn apply_staged(
 }
 
 /// The id as applied: a namespaced object without a namespace lands in `default`.
+/// A cluster-scoped object has none, whatever the manifest says (the API
+/// server ignores it, as in `ClusterIssuer/letsencrypt` after a
+/// kustomize `namespace:` that does not know the kind is cluster-scoped).
 fn with_namespace(id: &ObjectId, scope: Option<Scope>) -> ObjectId {
     let mut id = id.clone();
-    if scope == Some(Scope::Namespaced) && id.namespace.is_none() {
-        id.namespace = Some("default".to_string());
+    match scope {
+        Some(Scope::Namespaced) if id.namespace.is_none() => {
+            id.namespace = Some("default".to_string());
+        }
+        Some(Scope::Cluster) => id.namespace = None,
+        _ => {}
     }
     id
 }

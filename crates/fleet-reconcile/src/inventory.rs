@@ -102,19 +102,41 @@ impl Inventory {
 
     /// Objects in `self` (the last applied set) that `desired` no longer has:
     /// what pruning deletes. An object whose API version changed is the same
-    /// object and is not stale.
+    /// object and is not stale; so is a cluster-scoped object an older
+    /// inventory recorded with a namespace (a kind is either namespaced or
+    /// not, so the same group, kind and name without one is that object).
     pub fn stale_against<'a>(
         &'a self,
         desired: &'a Inventory,
     ) -> impl Iterator<Item = &'a ObjectId> {
         let wanted: HashSet<_> = desired.ids.iter().map(key).collect();
-        self.ids.iter().filter(move |id| !wanted.contains(&key(id)))
+        self.ids.iter().filter(move |id| {
+            let mut unscoped = (*id).clone();
+            unscoped.namespace = None;
+            !wanted.contains(&key(id)) && !wanted.contains(&key(&unscoped))
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cluster_scoped_object_recorded_with_a_namespace_is_not_stale() {
+        let old = Inventory::from_ids([
+            ObjectId::new("cert-manager.io/v1", "ClusterIssuer", Some("cert-manager"), "le"),
+            ObjectId::new("v1", "ConfigMap", Some("a"), "gone"),
+        ]);
+        let new = Inventory::from_ids([ObjectId::new(
+            "cert-manager.io/v1",
+            "ClusterIssuer",
+            None,
+            "le",
+        )]);
+        let stale: Vec<String> = old.stale_against(&new).map(ToString::to_string).collect();
+        assert_eq!(stale, ["ConfigMap/a/gone"]);
+    }
 
     #[test]
     fn status_round_trips_and_orders_entries() {

@@ -365,3 +365,24 @@ async fn an_unchanged_reapply_is_exact_about_dropped_fields_and_edits() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(taken.count(Action::Unchanged), 3, "{taken}");
 }
+
+/// A namespace on a cluster-scoped object (a kustomize `namespace:` that
+/// does not know a custom kind is cluster-scoped puts one there) is not
+/// part of its id: the change set and inventory name it without.
+#[tokio::test]
+async fn a_cluster_scoped_object_has_no_namespace_in_its_id() {
+    let Some(env) = fleet_testenv::shared() else {
+        return;
+    };
+    let t = env.namespace("workload-2").await;
+    let name = format!("{}-reader", t.name);
+    let objects = vec![
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+        "metadata": {"name": name, "namespace": t.name},
+        "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]}),
+    ];
+    let first = apply(&t.client, &objects).await;
+    assert_eq!(lines(&first), [format!("ClusterRole/{name} created")]);
+    let again = apply(&t.client, &objects).await;
+    assert_eq!(lines(&again), [format!("ClusterRole/{name} unchanged")]);
+}
