@@ -453,7 +453,7 @@ pub async fn apply_staged(
 /// A cluster-scoped object has none, whatever the manifest says (the API
 /// server ignores it, as in `ClusterIssuer/letsencrypt` after a
 /// kustomize `namespace:` that does not know the kind is cluster-scoped).
-fn with_namespace(id: &ObjectId, scope: Option<Scope>) -> ObjectId {
+pub(crate) fn with_namespace(id: &ObjectId, scope: Option<Scope>) -> ObjectId {
     let mut id = id.clone();
     match scope {
         Some(Scope::Namespaced) if id.namespace.is_none() => {

@@ -20,7 +20,9 @@
 //! # Ok(()) }
 //! ```
 
-use crate::apply::{RECONCILE_KEY, Resolver, SSA_KEY, annotation, api_for, metadata_value};
+use crate::apply::{
+    RECONCILE_KEY, Resolver, SSA_KEY, annotation, api_for, metadata_value, with_namespace,
+};
 use crate::drift::has_drifted;
 use crate::inventory::Inventory;
 use crate::reconcile::{
@@ -151,6 +153,9 @@ pub async fn diff_objects(
             namespace,
             field("/metadata/name"),
         );
+        let resolved = resolver.resolve(&id).await;
+        // The id as the apply records it (no namespace when cluster-scoped).
+        let id = with_namespace(&id, resolved.as_ref().map(|(_, caps)| caps.scope.clone()));
         desired.push(id.clone());
         let excluded = |o: &Value| {
             metadata_value(o, RECONCILE_KEY) == Some("disabled")
@@ -159,7 +164,7 @@ pub async fn diff_objects(
         if excluded(object) {
             continue;
         }
-        let Some((resource, caps)) = resolver.resolve(&id).await else {
+        let Some((resource, caps)) = resolved else {
             // The kind is not served yet (its CRD comes with this build).
             report.entries.push(DiffEntry {
                 id,

@@ -125,7 +125,12 @@ mod tests {
     #[test]
     fn a_cluster_scoped_object_recorded_with_a_namespace_is_not_stale() {
         let old = Inventory::from_ids([
-            ObjectId::new("cert-manager.io/v1", "ClusterIssuer", Some("cert-manager"), "le"),
+            ObjectId::new(
+                "cert-manager.io/v1",
+                "ClusterIssuer",
+                Some("cert-manager"),
+                "le",
+            ),
             ObjectId::new("v1", "ConfigMap", Some("a"), "gone"),
         ]);
         let new = Inventory::from_ids([ObjectId::new(

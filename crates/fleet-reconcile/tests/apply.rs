@@ -385,4 +385,10 @@ async fn a_cluster_scoped_object_has_no_namespace_in_its_id() {
     assert_eq!(lines(&first), [format!("ClusterRole/{name} created")]);
     let again = apply(&t.client, &objects).await;
     assert_eq!(lines(&again), [format!("ClusterRole/{name} unchanged")]);
+    // The diff names it the same way: nothing differs, nothing is stale.
+    let inventory = fleet_reconcile::inventory::Inventory::from_change_set(&again);
+    let diff = fleet_reconcile::diff::diff_objects(&t.client, &objects, Some(&inventory), "fleet")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(diff.is_empty(), "{diff}");
 }
