@@ -59,6 +59,8 @@ pub struct ApplyOptions {
     pub wait_interval: Duration,
     /// How long to wait for them.
     pub wait_timeout: Duration,
+    /// Kinds already discovered on this cluster, kept across applies.
+    pub discovery: Option<std::sync::Arc<DiscoveryCache>>,
 }
 
 impl Default for ApplyOptions {
@@ -69,6 +71,7 @@ impl Default for ApplyOptions {
             concurrency: 4,
             wait_interval: Duration::from_secs(2),
             wait_timeout: Duration::from_secs(60),
+            discovery: None,
         }
     }
 }
@@ -142,19 +145,63 @@ enum Checked {
     Ready(Action, Option<Value>),
 }
 
+type KindKey = (String, String, String);
+
+/// The API resources discovery found on one cluster, kept across
+/// reconciles so a reconcile of known kinds asks the API server nothing
+/// about them (Flux runs discovery on every reconcile of a remote
+/// cluster). Only kinds found are kept: a kind not served yet (its CRD
+/// arrives later) is asked for again.
+#[derive(Debug, Default)]
+pub struct DiscoveryCache {
+    known: std::sync::Mutex<HashMap<KindKey, (ApiResource, ApiCapabilities)>>,
+}
+
+impl DiscoveryCache {
+    /// How many kinds are known.
+    pub fn len(&self) -> usize {
+        self.known.lock().map(|k| k.len()).unwrap_or(0)
+    }
+
+    /// Whether no kind is known yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn get(&self, key: &KindKey) -> Option<(ApiResource, ApiCapabilities)> {
+        self.known.lock().ok()?.get(key).cloned()
+    }
+
+    fn insert(&self, key: KindKey, found: (ApiResource, ApiCapabilities)) {
+        if let Ok(mut known) = self.known.lock() {
+            known.insert(key, found);
+        }
+    }
+}
+
 /// Resolves kinds to API resources (one discovery call per group/version,
-/// remembered for the apply).
+/// remembered for the apply, and in a [`DiscoveryCache`] when given).
 pub(crate) struct Resolver {
     client: Client,
-    known: HashMap<(String, String, String), Option<(ApiResource, ApiCapabilities)>>,
+    known: HashMap<KindKey, Option<(ApiResource, ApiCapabilities)>>,
+    shared: Option<std::sync::Arc<DiscoveryCache>>,
 }
 
 impl Resolver {
     /// A resolver for the cluster behind `client`.
     pub(crate) fn new(client: Client) -> Resolver {
+        Resolver::with_cache(client, None)
+    }
+
+    /// A resolver that also reads and fills `shared`.
+    pub(crate) fn with_cache(
+        client: Client,
+        shared: Option<std::sync::Arc<DiscoveryCache>>,
+    ) -> Resolver {
         Resolver {
             client,
             known: HashMap::new(),
+            shared,
         }
     }
 
@@ -173,10 +220,17 @@ impl Resolver {
         if let Some(found) = self.known.get(&key) {
             return found.clone();
         }
+        if let Some(found) = self.shared.as_ref().and_then(|s| s.get(&key)) {
+            self.known.insert(key, Some(found.clone()));
+            return Some(found);
+        }
         let gvk = GroupVersionKind::gvk(&id.group, &id.version, &id.kind);
         let found = kube::discovery::pinned_kind(&self.client, &gvk).await.ok();
-        if found.is_some() {
-            self.known.insert(key, found.clone());
+        if let Some(found) = &found {
+            self.known.insert(key.clone(), Some(found.clone()));
+            if let Some(shared) = &self.shared {
+                shared.insert(key, found.clone());
+            }
         }
         found
     }
@@ -297,7 +351,7 @@ pub async fn apply_staged(
     }
     desired.sort_by(|a, b| a.stage.cmp(&b.stage).then_with(|| compare(&a.id, &b.id)));
 
-    let mut resolver = Resolver::new(client.clone());
+    let mut resolver = Resolver::with_cache(client.clone(), options.discovery.clone());
     // Kinds and namespaces this apply itself creates: objects needing them
     // are checked once their stage comes.
     let defined_kinds: BTreeSet<(String, String)> = desired

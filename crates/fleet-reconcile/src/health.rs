@@ -349,6 +349,8 @@ pub struct WaitOptions {
     /// `healthCheckExprs`: the kinds whose health CEL decides instead of
     /// kstatus.
     pub expressions: Arc<[HealthExprs]>,
+    /// Kinds already discovered on this cluster.
+    pub discovery: Option<Arc<crate::apply::DiscoveryCache>>,
 }
 
 /// Why the wait ended without every object Current.
@@ -373,7 +375,7 @@ pub async fn wait_for(
     ids: &[ObjectId],
     options: &WaitOptions,
 ) -> Result<(), HealthError> {
-    let mut resolver = Resolver::new(client.clone());
+    let mut resolver = Resolver::with_cache(client.clone(), options.discovery.clone());
     let started = Instant::now();
     loop {
         let mut pending = Vec::new();

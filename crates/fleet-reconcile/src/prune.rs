@@ -5,7 +5,9 @@
 //! `prune: disabled` (or kept out of reconciling), and an object already
 //! gone counts as deleted.
 
-use crate::apply::{RECONCILE_KEY, Resolver, SSA_KEY, annotation, api_for, metadata_value};
+use crate::apply::{
+    DiscoveryCache, RECONCILE_KEY, Resolver, SSA_KEY, annotation, api_for, metadata_value,
+};
 use crate::changeset::{Action, ChangeSet};
 use crate::order::compare;
 use fleet_model::ObjectId;
@@ -50,9 +52,19 @@ pub async fn prune(
     stale: &[ObjectId],
     owner: &Owner,
 ) -> Result<ChangeSet, PruneError> {
+    prune_with(client, stale, owner, None).await
+}
+
+/// [`prune`] with the cluster's [`DiscoveryCache`].
+pub async fn prune_with(
+    client: &Client,
+    stale: &[ObjectId],
+    owner: &Owner,
+    discovery: Option<std::sync::Arc<DiscoveryCache>>,
+) -> Result<ChangeSet, PruneError> {
     let mut order: Vec<&ObjectId> = stale.iter().collect();
     order.sort_by(|a, b| compare(b, a));
-    let mut resolver = Resolver::new(client.clone());
+    let mut resolver = Resolver::with_cache(client.clone(), discovery);
     let mut changes = ChangeSet::default();
     let mut survivors = Vec::new();
     let mut errors = Vec::new();

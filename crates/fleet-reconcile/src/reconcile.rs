@@ -32,8 +32,8 @@ use crate::changeset::{Action, ChangeSet};
 use crate::depends::{DependencyError, check_dependencies};
 use crate::health::{HealthError, WaitOptions, wait_for};
 use crate::inventory::Inventory;
-use crate::prune::{Owner, PruneError, prune};
-use crate::target::{Access, TargetError, target_client};
+use crate::prune::{Owner, PruneError, prune_with};
+use crate::target::{Access, TargetError, target};
 use fleet_kustomize::flux::{FluxBuildError, FluxBuildOptions, build_kustomization_dir};
 use fleet_kustomize::fs::FileSystem;
 use fleet_kustomize::sops::KeyRing;
@@ -335,7 +335,9 @@ async fn run(
     progress.report(status, "Building manifests").await;
     // Flux builds the client first: an unreachable cluster is a
     // ReconciliationFailed before any build.
-    let target = target_client(client, ks, &options.access).await?;
+    let reached = target(client, ks, &options.access).await?;
+    let discovery = Some(Arc::clone(&reached.discovery));
+    let target = reached.client;
     let (objects, digest) = build_objects(client, ks, source, options).await?;
     let client = &target;
     progress.report(status, "Detecting drift").await;
@@ -343,6 +345,7 @@ async fn run(
     let apply_options = ApplyOptions {
         field_manager: options.field_manager.clone(),
         force: ks.spec.force,
+        discovery: discovery.clone(),
         ..ApplyOptions::default()
     };
     let applied = apply_staged(client, &objects, &apply_options).await?;
@@ -361,7 +364,7 @@ async fn run(
             name: ks.metadata.name.clone().unwrap_or_default(),
             namespace: namespace.to_string(),
         };
-        match prune(client, &stale, &owner).await {
+        match prune_with(client, &stale, &owner, discovery.clone()).await {
             Ok(pruned) => changes.entries.extend(pruned.entries),
             Err(e) => {
                 changes.entries.extend(e.changes.entries.iter().cloned());
@@ -389,6 +392,7 @@ async fn run(
             interval: options.health_interval,
             timeout,
             expressions: expressions.into(),
+            discovery,
         };
         let outcome = wait_for(client, &checked, &wait).await;
         record_history(status, &digest, &source.revision, outcome.is_ok(), started);

@@ -27,9 +27,11 @@
 //! # }
 //! ```
 
+use crate::apply::DiscoveryCache;
 use fleet_capi::workload::{AccessOptions, WorkloadClients, WorkloadError, impersonating};
 use fleet_model::flux::kustomization::Kustomization;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// What reconcile may use to reach clusters other than through the
 /// caller's own client.
@@ -45,6 +47,33 @@ pub struct Access {
     /// The service account to impersonate when a Kustomization names none
     /// (Flux: `--default-service-account`).
     pub default_service_account: Option<String>,
+    /// What discovery found, per cluster (`""` for the caller's, the
+    /// kubeconfig Secret's `namespace/name` for a workload cluster), kept
+    /// across reconciles; a rebuilt workload client starts afresh.
+    pub discovery: Arc<Mutex<HashMap<String, Arc<DiscoveryCache>>>>,
+}
+
+impl Access {
+    /// The discovery cache of `cluster`; a fresh one when `reset`.
+    fn discovery_for(&self, cluster: &str, reset: bool) -> Arc<DiscoveryCache> {
+        let Ok(mut caches) = self.discovery.lock() else {
+            return Arc::new(DiscoveryCache::default());
+        };
+        if reset {
+            caches.remove(cluster);
+        }
+        Arc::clone(caches.entry(cluster.to_string()).or_default())
+    }
+}
+
+/// The client a Kustomization's objects go through, and what discovery
+/// already knows about that cluster.
+#[derive(Clone)]
+pub struct Target {
+    /// The client (impersonating when asked).
+    pub client: kube::Client,
+    /// The cluster's discovery cache.
+    pub discovery: Arc<DiscoveryCache>,
 }
 
 impl Default for Access {
@@ -53,6 +82,7 @@ impl Default for Access {
             management_config: None,
             workload: Arc::new(WorkloadClients::new(AccessOptions::default())),
             default_service_account: None,
+            discovery: Arc::default(),
         }
     }
 }
@@ -107,13 +137,22 @@ pub async fn target_client(
     ks: &Kustomization,
     access: &Access,
 ) -> Result<kube::Client, TargetError> {
+    Ok(target(client, ks, access).await?.client)
+}
+
+/// [`target_client`] with the target cluster's discovery cache.
+pub async fn target(
+    client: &kube::Client,
+    ks: &Kustomization,
+    access: &Access,
+) -> Result<Target, TargetError> {
     let user = impersonated_user(ks, access);
     if let Some(kube_config) = &ks.spec.kube_config {
         let Some(secret) = &kube_config.secret_ref else {
             return Err(TargetError::WorkloadIdentity);
         };
         let namespace = ks.metadata.namespace.as_deref().unwrap_or("default");
-        let (remote, _) = access
+        let (remote, built) = access
             .workload
             .for_secret_as(
                 client,
@@ -123,14 +162,26 @@ pub async fn target_client(
                 user.as_deref(),
             )
             .await?;
-        return Ok(remote);
+        let cluster = format!("{namespace}/{}", secret.name);
+        return Ok(Target {
+            client: remote,
+            discovery: access.discovery_for(&cluster, built),
+        });
     }
+    let discovery = access.discovery_for("", false);
     let Some(user) = user else {
-        return Ok(client.clone());
+        return Ok(Target {
+            client: client.clone(),
+            discovery,
+        });
     };
     let Some(config) = &access.management_config else {
         return Err(TargetError::NoConfig { user });
     };
-    kube::Client::try_from(impersonating(config, &user))
-        .map_err(|error| TargetError::Client { user, error })
+    let impersonated = kube::Client::try_from(impersonating(config, &user))
+        .map_err(|error| TargetError::Client { user, error })?;
+    Ok(Target {
+        client: impersonated,
+        discovery,
+    })
 }

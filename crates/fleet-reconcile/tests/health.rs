@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 fn options(timeout: u64) -> WaitOptions {
     WaitOptions {
         expressions: Vec::new().into(),
+        discovery: None,
         interval: Duration::from_millis(500),
         timeout: Duration::from_secs(timeout),
     }

@@ -1476,3 +1476,72 @@ async fn a_diff_of_objects_in_a_namespace_the_build_creates_reports_them_created
         .unwrap_or_else(|| panic!("a missing namespace must fail"));
     assert!(err.to_string().contains("not found"), "{err}");
 }
+
+#[tokio::test]
+async fn a_second_reconcile_of_known_kinds_runs_no_api_discovery() {
+    use std::sync::{Arc, Mutex};
+    let Some(env) = fleet_testenv::shared() else {
+        return;
+    };
+    let t = env.namespace("management").await;
+    let ns = t.name.as_str();
+    // A client that records the path of every request it sends.
+    let paths = Arc::new(Mutex::new(Vec::<String>::new()));
+    let recorder = Arc::clone(&paths);
+    let client = kube::client::ClientBuilder::try_from(env.config("management").await)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .with_layer(&tower::util::MapRequestLayer::new(move |request| {
+            record_path(&recorder, &request);
+            request
+        }))
+        .build();
+    let dir = tree(ns);
+    write(
+        &dir,
+        "ks.yaml",
+        &format!(
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: {ns}\nspec:\n  interval: 10m\n  path: ./apps\n  prune: true\n  wait: true\n  targetNamespace: {ns}\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  postBuild:\n    substitute:\n      greeting: hi\n"
+        ),
+    );
+    let mut req = request(ns, &dir);
+    req.kustomization_file = Some(dir.join("ks.yaml"));
+    // Discovery asks for a group/version's resource list: /api/v1 or
+    // /apis/GROUP/VERSION, nothing after.
+    let discovery = |paths: &[String]| -> Vec<String> {
+        paths
+            .iter()
+            .filter(|p| {
+                let parts: Vec<&str> = p.trim_matches('/').split('/').collect();
+                matches!(parts.as_slice(), ["api", _] | ["apis", _, _])
+            })
+            .cloned()
+            .collect()
+    };
+    let first = apply_local(&client, &req)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(first.outcome.result.is_ok(), "{:?}", first.outcome.result);
+    let seen = paths.lock().map(|p| p.clone()).unwrap_or_default();
+    assert!(
+        !discovery(&seen).is_empty(),
+        "the first reconcile discovers: {seen:?}"
+    );
+    if let Ok(mut p) = paths.lock() {
+        p.clear();
+    }
+    let second = apply_local(&client, &req)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(second.outcome.result.is_ok(), "{:?}", second.outcome.result);
+    assert_eq!(second.outcome.changes.count(Action::Unchanged), 2);
+    let seen = paths.lock().map(|p| p.clone()).unwrap_or_default();
+    assert_eq!(discovery(&seen), Vec::<String>::new(), "{seen:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Keeps the path of a request a test client sends.
+fn record_path<B>(paths: &std::sync::Mutex<Vec<String>>, request: &http::Request<B>) {
+    if let Ok(mut paths) = paths.lock() {
+        paths.push(request.uri().path().to_string());
+    }
+}
