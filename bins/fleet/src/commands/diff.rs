@@ -5,7 +5,7 @@ use super::ks_target::KsTarget;
 use anyhow::{Result, bail};
 use fleet_reconcile::diff::{LocalSources, diff_local_recursive};
 use fleet_reconcile::reconcile::ReconcileOptions;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 /// Arguments of `fleet diff`.
@@ -63,10 +63,80 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         .run(ReconcileOptions::default(), |client, request| async move {
             Ok(diff_local_recursive(&client, &request, recursive).await?)
         })?;
-    write!(std::io::stdout().lock(), "{report}")?;
+    let text = report.to_string();
+    let mut out = std::io::stdout().lock();
+    let colour = out.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    if colour {
+        write!(out, "{}", coloured(&text))?;
+    } else {
+        write!(out, "{text}")?;
+    }
     Ok(if report.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The report with terminal colours, as `flux diff` shows it: created in
+/// green, deleted in red, drifted and changed Kustomizations in bold, and
+/// the unified diffs' added and removed lines in green and red.
+fn coloured(text: &str) -> String {
+    const RESET: &str = "\x1b[0m";
+    let mut out = String::with_capacity(text.len() + text.len() / 4);
+    for line in text.split_inclusive('\n') {
+        let (body, newline) = match line.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (line, ""),
+        };
+        let style = if body.starts_with("► ") {
+            if body.ends_with(" created") {
+                "\x1b[32m"
+            } else if body.ends_with(" deleted") {
+                "\x1b[31m"
+            } else {
+                "\x1b[1m"
+            }
+        } else if body.starts_with("📁 ") || body.starts_with("@@") {
+            "\x1b[36m"
+        } else if body.starts_with('+') && !body.starts_with("+++") {
+            "\x1b[32m"
+        } else if body.starts_with('-') && !body.starts_with("---") {
+            "\x1b[31m"
+        } else {
+            ""
+        };
+        if style.is_empty() {
+            out.push_str(line);
+        } else {
+            out.push_str(style);
+            out.push_str(body);
+            out.push_str(RESET);
+            out.push_str(newline);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::coloured;
+
+    #[test]
+    fn created_deleted_and_diff_lines_are_coloured_and_nothing_is_lost() {
+        let text = "► ConfigMap/a/x created\n► Deployment/a/web drifted\n--- live\n+++ merged\n@@ -1 +1 @@\n-  replicas: 3\n+  replicas: 1\n   kept\n► Secret/a/s deleted\n";
+        let out = coloured(text);
+        assert!(out.contains("\x1b[32m► ConfigMap/a/x created\x1b[0m\n"), "{out:?}");
+        assert!(out.contains("\x1b[31m► Secret/a/s deleted\x1b[0m\n"), "{out:?}");
+        assert!(out.contains("\x1b[31m-  replicas: 3\x1b[0m\n"), "{out:?}");
+        assert!(out.contains("\x1b[32m+  replicas: 1\x1b[0m\n"), "{out:?}");
+        assert!(out.contains("--- live\n+++ merged\n"), "{out:?}");
+        let stripped = out
+            .replace("\x1b[0m", "")
+            .replace("\x1b[32m", "")
+            .replace("\x1b[31m", "")
+            .replace("\x1b[36m", "")
+            .replace("\x1b[1m", "");
+        assert_eq!(stripped, text);
+    }
 }
