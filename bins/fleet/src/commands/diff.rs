@@ -126,8 +126,14 @@ mod tests {
     fn created_deleted_and_diff_lines_are_coloured_and_nothing_is_lost() {
         let text = "► ConfigMap/a/x created\n► Deployment/a/web drifted\n--- live\n+++ merged\n@@ -1 +1 @@\n-  replicas: 3\n+  replicas: 1\n   kept\n► Secret/a/s deleted\n";
         let out = coloured(text);
-        assert!(out.contains("\x1b[32m► ConfigMap/a/x created\x1b[0m\n"), "{out:?}");
-        assert!(out.contains("\x1b[31m► Secret/a/s deleted\x1b[0m\n"), "{out:?}");
+        assert!(
+            out.contains("\x1b[32m► ConfigMap/a/x created\x1b[0m\n"),
+            "{out:?}"
+        );
+        assert!(
+            out.contains("\x1b[31m► Secret/a/s deleted\x1b[0m\n"),
+            "{out:?}"
+        );
         assert!(out.contains("\x1b[31m-  replicas: 3\x1b[0m\n"), "{out:?}");
         assert!(out.contains("\x1b[32m+  replicas: 1\x1b[0m\n"), "{out:?}");
         assert!(out.contains("--- live\n+++ merged\n"), "{out:?}");

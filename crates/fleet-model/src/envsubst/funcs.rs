@@ -134,7 +134,34 @@ pub fn apply(name: &str, v: &str, args: &[String]) -> Result<String, EnvsubstErr
     })
 }
 
+/// `${v#pattern}`: `s` without the shortest non-empty prefix the pattern
+/// matches (unchanged when none does, or the pattern is malformed).
 fn trim_shortest(s: &str, pattern: &str) -> String {
+    match matching_prefixes(pattern.as_bytes(), s.as_bytes()) {
+        Some(prefixes) => match prefixes.iter().position(|m| *m) {
+            Some(n) => byte_slice(s, n + 1, s.len()),
+            None => s.to_string(),
+        },
+        None => trim_shortest_slowly(s, pattern),
+    }
+}
+
+/// `${v##pattern}`: `s` without the longest non-empty prefix the pattern
+/// matches.
+fn trim_longest(s: &str, pattern: &str) -> String {
+    match matching_prefixes(pattern.as_bytes(), s.as_bytes()) {
+        Some(prefixes) => match prefixes.iter().rposition(|m| *m) {
+            Some(n) => byte_slice(s, n + 1, s.len()),
+            None => s.to_string(),
+        },
+        None => trim_longest_slowly(s, pattern),
+    }
+}
+
+/// drone/envsubst's own loop: [`glob_match`] on every prefix, longest
+/// first (quadratic in the length of `s`); only for malformed patterns,
+/// whose errors depend on how far matching gets.
+fn trim_shortest_slowly(s: &str, pattern: &str) -> String {
     let b = s.as_bytes();
     let mut shortest: Option<usize> = None;
     for i in 0..b.len() {
@@ -150,7 +177,7 @@ fn trim_shortest(s: &str, pattern: &str) -> String {
     }
 }
 
-fn trim_longest(s: &str, pattern: &str) -> String {
+fn trim_longest_slowly(s: &str, pattern: &str) -> String {
     let b = s.as_bytes();
     for i in 0..b.len() {
         match glob_match(pattern.as_bytes(), &b[..b.len() - i]) {
@@ -160,6 +187,164 @@ fn trim_longest(s: &str, pattern: &str) -> String {
         }
     }
     s.to_string()
+}
+
+/// One element of a well-formed glob.
+enum Token {
+    /// `*`: any run of bytes.
+    Star,
+    /// A byte to match as is (escaped ones included).
+    Byte(u8),
+    /// `?`: one rune.
+    AnyRune,
+    /// `[…]`: one rune in (or, negated, not in) the ranges.
+    Class(bool, Vec<(char, char)>),
+}
+
+/// The pattern's tokens, or `None` when it is malformed (a trailing `\`,
+/// a class that does not close or holds a bad range), so that
+/// [`glob_match`] could fail for some names.
+fn tokens(mut p: &[u8]) -> Option<Vec<Token>> {
+    let mut out = Vec::new();
+    while let Some(&c) = p.first() {
+        match c {
+            b'*' => {
+                out.push(Token::Star);
+                p = &p[1..];
+            }
+            b'?' => {
+                out.push(Token::AnyRune);
+                p = &p[1..];
+            }
+            b'\\' => {
+                out.push(Token::Byte(*p.get(1)?));
+                p = &p[2..];
+            }
+            b'[' => {
+                p = &p[1..];
+                let negated = p.first() == Some(&b'^');
+                if negated {
+                    p = &p[1..];
+                }
+                let mut ranges = Vec::new();
+                loop {
+                    if p.first() == Some(&b']') && !ranges.is_empty() {
+                        p = &p[1..];
+                        break;
+                    }
+                    let (lo, rest) = get_esc(p).ok()?;
+                    p = rest;
+                    let mut hi = lo;
+                    if p.first() == Some(&b'-') {
+                        let (h, rest) = get_esc(&p[1..]).ok()?;
+                        hi = h;
+                        p = rest;
+                    }
+                    ranges.push((lo, hi));
+                }
+                out.push(Token::Class(negated, ranges));
+            }
+            _ => {
+                out.push(Token::Byte(c));
+                p = &p[1..];
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Which prefixes of `name` a well-formed `pattern` matches, as
+/// [`glob_match`] would decide each: entry `i` is for the prefix of
+/// `i + 1` bytes. One pass over `name` (an automaton over the pattern's
+/// tokens), instead of one match per prefix; `None` for a malformed
+/// pattern, or one too large to track.
+///
+/// A prefix that ends inside a multi-byte rune reads that rune's first
+/// byte as U+FFFD of one byte (as [`decode`] does on the cut string): such
+/// paths are tracked apart, valid only for prefixes ending inside that
+/// rune.
+fn matching_prefixes(pattern: &[u8], name: &[u8]) -> Option<Vec<bool>> {
+    let tokens = tokens(pattern)?;
+    let states = tokens.len() + 1;
+    let cells = (name.len() + 1).checked_mul(states)?;
+    if cells > 64 << 20 {
+        return None;
+    }
+    // whole[pos * states + j]: after `pos` bytes, token `j` is next.
+    // cut[..] likewise for paths that read a rune cut short, holding the
+    // longest prefix they may end (plus one; 0 when none).
+    let mut whole = vec![false; cells];
+    let mut cut = vec![0usize; cells];
+    let star_closure = |j: usize| -> usize {
+        let mut j = j;
+        while matches!(tokens.get(j), Some(Token::Star)) {
+            j += 1;
+        }
+        j
+    };
+    let mark_whole = |whole: &mut Vec<bool>, pos: usize, j: usize| {
+        for k in j..=star_closure(j) {
+            whole[pos * states + k] = true;
+        }
+    };
+    let mark_cut = |cut: &mut Vec<usize>, pos: usize, j: usize, limit: usize| {
+        for k in j..=star_closure(j) {
+            let cell = &mut cut[pos * states + k];
+            *cell = (*cell).max(limit + 1);
+        }
+    };
+    mark_whole(&mut whole, 0, 0);
+    for pos in 0..name.len() {
+        for (j, token) in tokens.iter().enumerate() {
+            let here = pos * states + j;
+            let limit = cut[here].checked_sub(1);
+            if !whole[here] && limit.is_none() {
+                continue;
+            }
+            // The rune the token reads at `pos`, and how far it leads.
+            let (rune, advance) = match token {
+                Token::AnyRune | Token::Class(..) => decode(&name[pos..]),
+                Token::Star | Token::Byte(_) => ('\u{FFFD}', 1),
+            };
+            let accepts = |r: char| match token {
+                Token::Star | Token::AnyRune => true,
+                Token::Byte(c) => name[pos] == *c,
+                Token::Class(negated, ranges) => {
+                    ranges.iter().any(|(lo, hi)| *lo <= r && r <= *hi) != *negated
+                }
+            };
+            let next = match token {
+                Token::Star => j,
+                _ => j + 1,
+            };
+            if whole[here] {
+                if accepts(rune) {
+                    mark_whole(&mut whole, pos + advance, next);
+                }
+                // A prefix ending inside this rune reads its first byte
+                // as U+FFFD.
+                if advance > 1 && accepts('\u{FFFD}') {
+                    mark_cut(&mut cut, pos + 1, next, pos + advance - 1);
+                }
+            }
+            if let Some(limit) = limit
+                && pos + advance <= limit
+                && accepts(rune)
+            {
+                mark_cut(&mut cut, pos + advance, next, limit);
+            }
+        }
+    }
+    Some(
+        (1..=name.len())
+            .map(|len| {
+                whole[len * states + tokens.len()]
+                    || cut[len * states + tokens.len()]
+                        .checked_sub(1)
+                        .is_some_and(|limit| len <= limit)
+            })
+            .collect(),
+    )
 }
 
 /// The rune at the start of `b` and its width (invalid UTF-8: U+FFFD, 1).
@@ -320,4 +505,87 @@ fn get_esc(chunk: &[u8]) -> Result<(char, &[u8]), ()> {
         return Err(());
     }
     Ok((r, rest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small deterministic generator (xorshift), so failures reproduce.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+            let i = usize::try_from(self.next() % items.len() as u64).unwrap_or(0);
+            items[i]
+        }
+    }
+
+    #[test]
+    fn the_one_pass_trims_agree_with_drone_envsubsts_loop() {
+        let pattern_parts = [
+            "a",
+            "b",
+            "é",
+            "*",
+            "?",
+            "[ab]",
+            "[^a]",
+            "[a-c]",
+            "\\*",
+            "x",
+            "[é-😀]",
+            "😀",
+        ];
+        let name_parts = ["a", "b", "é", "*", "x", "c", "😀", "\u{80}"];
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..50_000 {
+            let pattern: String = (0..rng.next() % 5)
+                .map(|_| rng.pick(&pattern_parts))
+                .collect();
+            let name: String = (0..rng.next() % 9).map(|_| rng.pick(&name_parts)).collect();
+            assert_eq!(
+                trim_shortest(&name, &pattern),
+                trim_shortest_slowly(&name, &pattern),
+                "${{v#{pattern}}} with v={name:?}"
+            );
+            assert_eq!(
+                trim_longest(&name, &pattern),
+                trim_longest_slowly(&name, &pattern),
+                "${{v##{pattern}}} with v={name:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_patterns_leave_the_value_as_drone_envsubst_does() {
+        for pattern in ["[", "a\\", "[a", "[]a]", "[a-]"] {
+            assert!(tokens(pattern.as_bytes()).is_none(), "{pattern}");
+            assert_eq!(
+                trim_shortest("abc", pattern),
+                trim_shortest_slowly("abc", pattern)
+            );
+        }
+    }
+
+    #[test]
+    fn trims_of_a_long_value_take_one_pass() {
+        // 200 KB without the `x` the pattern needs: drone/envsubst's loop
+        // matches 200,000 prefixes (minutes); one pass takes milliseconds.
+        let value = "ab".repeat(100_000);
+        let started = std::time::Instant::now();
+        assert_eq!(trim_shortest(&value, "*x"), value);
+        assert_eq!(trim_longest(&value, "*b"), "");
+        assert_eq!(trim_shortest(&value, "a*b"), value[2..]);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+    }
 }
