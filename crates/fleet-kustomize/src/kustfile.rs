@@ -297,6 +297,12 @@ impl Kustomization {
                 });
             }
         };
+        if is_empty_kustomization(&json) {
+            return Err(Error::Kustomization {
+                file: file.to_string(),
+                message: "kustomization.yaml is empty".into(),
+            });
+        }
         let mut k: Kustomization =
             serde_path_to_error_compat(json).map_err(|message| Error::Kustomization {
                 file: file.to_string(),
@@ -366,6 +372,20 @@ impl Kustomization {
     pub fn is_component(&self) -> bool {
         self.kind.as_deref() == Some("Component")
     }
+}
+
+/// kustomize's `CheckEmpty`: nothing but `apiVersion` and `kind` is set
+/// (a field set to null or `""` is not set; an empty list or map is).
+fn is_empty_kustomization(json: &serde_json::Value) -> bool {
+    json.as_object().is_none_or(|fields| {
+        fields.iter().all(|(key, value)| {
+            let key = key.to_ascii_lowercase();
+            key == "apiversion"
+                || key == "kind"
+                || value.is_null()
+                || value.as_str().is_some_and(str::is_empty)
+        })
+    })
 }
 
 /// kustomize reads its own file through a Go JSON round trip, which folds

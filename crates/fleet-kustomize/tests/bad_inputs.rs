@@ -325,3 +325,23 @@ fn relative_directories_resolve_from_the_current_directory_or_are_refused() {
     );
     assert!(build(&fs, "/app", &BuildOptions::default()).is_ok());
 }
+
+/// kustomize's `CheckEmpty`: a kustomization that sets nothing but
+/// apiVersion and kind (or nothing at all) is an error, not an empty
+/// build; an explicitly empty list is something.
+#[test]
+fn an_empty_kustomization_is_refused_as_kustomize_refuses_it() {
+    for text in [
+        "",
+        "{}\n",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n",
+        "namePrefix: \"\"\nresources:\n",
+    ] {
+        let e = err(&[("/app/kustomization.yaml", text)], "/app");
+        assert!(e.contains("kustomization.yaml is empty"), "{text:?}: {e}");
+    }
+    let mut fs = MemFs::default();
+    fs.add("/app/kustomization.yaml", "resources: []\n");
+    let built = build(&fs, "/app", &BuildOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(built.resources.is_empty());
+}
