@@ -106,8 +106,37 @@ enum Frame {
     },
 }
 
+/// The first character libyaml (and go-yaml, which kubectl, kustomize and
+/// Flux read with) refuses: only YAML's printable set may appear raw, tab,
+/// line feed, carriage return, U+0085, U+0020–U+007E, U+00A0–U+D7FF,
+/// U+E000–U+FFFD and U+10000 and above. Escapes in double-quoted strings
+/// are not raw characters and stay allowed.
+fn check_printable(text: &str) -> Result<(), YamlError> {
+    let printable = |c: char| {
+        matches!(c, '\t' | '\n' | '\r' | '\u{85}' | '\u{20}'..='\u{7E}' | '\u{A0}'..='\u{D7FF}')
+            || ('\u{E000}'..='\u{FFFD}').contains(&c)
+            || c >= '\u{10000}'
+    };
+    let Some((offset, c)) = text.char_indices().find(|(_, c)| !printable(*c)) else {
+        return Ok(());
+    };
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Err(YamlError {
+        line,
+        column,
+        message: format!(
+            "control characters are not allowed (U+{:04X}); write it escaped in a double-quoted string (\"\\u{:04X}\")",
+            u32::from(c),
+            u32::from(c)
+        ),
+    })
+}
+
 /// Parses every document of a stream with explicit limits.
 pub fn parse_documents_with(text: &str, limits: Limits) -> Result<Vec<Document>, YamlError> {
+    check_printable(text)?;
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, (Value, usize)> = HashMap::new();
@@ -567,5 +596,31 @@ mod timestamp_tests {
             .map(|x| x.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
         assert_eq!(d, ["2001-12-14T01:02:03Z"]);
+    }
+}
+
+#[cfg(test)]
+mod printable_tests {
+    use super::*;
+
+    #[test]
+    fn raw_control_characters_are_refused_where_go_yaml_refuses_them() {
+        for (text, code, line, column) in [
+            ("a: \"x\u{1}y\"\n", "U+0001", 1, 6),
+            ("a: b\nc: x\u{7F}\n", "U+007F", 2, 5),
+            ("k: \u{FFFE}\n", "U+FFFE", 1, 4),
+            ("k: x\u{9B}\n", "U+009B", 1, 5),
+        ] {
+            let e = parse_documents(text).err().unwrap_or_else(|| panic!("{text:?} must fail"));
+            assert!(e.message.contains(code), "{e}");
+            assert_eq!((e.line, e.column), (line, column), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn printable_characters_and_escapes_are_read() {
+        let text = "a: \"\\u0001 \\uFFFE\"\nb: \"\u{FEFF}x\u{85}y\u{2028}\u{1F600}\"\nc: z\t\n";
+        let docs = parse_documents(text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(docs.len(), 1);
     }
 }
