@@ -300,6 +300,13 @@ impl<'a> Target<'a> {
                     },
                 );
                 *ra = self.accumulate_directory(taken, p, false)?;
+            } else if is_remote_spec(p) {
+                return Err(Error::Read {
+                    path: self.file.clone(),
+                    message: format!(
+                        "resource '{p}' is remote (a Git repository or URL): fleet builds without network access; vendor it into the repository and name the local copy"
+                    ),
+                });
             } else {
                 return Err(Error::Read {
                     path: path.clone(),
@@ -464,4 +471,23 @@ fn check_resource(value: Value, file: &str, line: usize) -> Result<Resource> {
     let mut r = Resource::new(value, file);
     r.behavior = Behavior::Create;
     Ok(r)
+}
+
+/// Whether a resource names something remote, as kustomize's loader tells
+/// Git repositories and URLs from paths (`https://…`, `git::…`,
+/// `git@host:…`, `github.com/org/repo`, `gh:…`, `ssh://…`).
+pub fn is_remote_spec(spec: &str) -> bool {
+    let lower = spec.to_ascii_lowercase();
+    [
+        "git::",
+        "gh:",
+        "ssh://",
+        "https://",
+        "http://",
+        "git@",
+        "github.com:",
+        "github.com/",
+    ]
+    .iter()
+    .any(|p| p.len() < spec.len() && lower.starts_with(p))
 }

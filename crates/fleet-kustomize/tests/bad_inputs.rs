@@ -345,3 +345,26 @@ fn an_empty_kustomization_is_refused_as_kustomize_refuses_it() {
     let built = build(&fs, "/app", &BuildOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     assert!(built.resources.is_empty());
 }
+
+/// A remote resource is named as remote, not looked for on disk.
+#[test]
+fn a_remote_resource_is_refused_as_remote_not_missing() {
+    for spec in [
+        "https://github.com/kubernetes-sigs/kustomize//examples/helloWorld?ref=v3.3.1",
+        "github.com/org/repo/deploy?ref=main",
+        "git@github.com:org/repo.git//deploy",
+    ] {
+        let e = err(
+            &[(
+                "/app/kustomization.yaml",
+                &format!("resources:\n- {spec}\n"),
+            )],
+            "/app",
+        );
+        assert!(
+            e.contains(&format!("resource '{spec}' is remote")) && e.contains("vendor it"),
+            "{e}"
+        );
+        assert!(e.starts_with("/app/kustomization.yaml"), "{e}");
+    }
+}

@@ -242,17 +242,7 @@ pub fn is_excluded_from_artifacts(name: &str, is_dir: bool) -> bool {
 /// Whether a component path is local and relative, as fluxcd/pkg checks it.
 pub fn is_local_relative_path(path: &str) -> bool {
     let lower = path.to_ascii_lowercase();
-    let remote = [
-        "git::",
-        "gh:",
-        "ssh://",
-        "https://",
-        "http://",
-        "git@",
-        "github.com:",
-        "github.com/",
-    ]
-    .iter()
-    .any(|p| p.len() < path.len() && lower.starts_with(p));
-    !remote && !path.starts_with('/') && !lower.trim_start_matches("file://").starts_with('/')
+    !crate::build::is_remote_spec(path)
+        && !path.starts_with('/')
+        && !lower.trim_start_matches("file://").starts_with('/')
 }

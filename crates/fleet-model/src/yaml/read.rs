@@ -611,7 +611,9 @@ mod printable_tests {
             ("k: \u{FFFE}\n", "U+FFFE", 1, 4),
             ("k: x\u{9B}\n", "U+009B", 1, 5),
         ] {
-            let e = parse_documents(text).err().unwrap_or_else(|| panic!("{text:?} must fail"));
+            let e = parse_documents(text)
+                .err()
+                .unwrap_or_else(|| panic!("{text:?} must fail"));
             assert!(e.message.contains(code), "{e}");
             assert_eq!((e.line, e.column), (line, column), "{text:?}");
         }
