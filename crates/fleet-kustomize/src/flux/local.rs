@@ -84,8 +84,9 @@ pub enum LocalError {
     },
     /// The repository holds no Kustomization of that name.
     #[error(
-        "no Flux Kustomization '{namespace}/{name}' in the YAML files under {}; pass it with --kustomization-file",
-        repo.display()
+        "no Flux Kustomization '{namespace}/{name}' in the YAML files under {}; pass it with --kustomization-file{}",
+        repo.display(),
+        unreadable_note(unreadable)
     )]
     NotInRepo {
         /// The name.
@@ -94,6 +95,9 @@ pub enum LocalError {
         namespace: String,
         /// The repository's top.
         repo: PathBuf,
+        /// YAML files that do not parse (`file:line:column: why`): one of
+        /// them may be where the Kustomization is.
+        unreadable: Vec<String>,
     },
     /// The repository holds several, and none is for the directory built.
     #[error(
@@ -227,6 +231,53 @@ pub fn repository_objects(dir: &Path) -> Vec<RepoObject> {
         }
     }
     out
+}
+
+/// The YAML files under `dir` (walked as [`repository_objects`] walks
+/// them) that do not parse, as `file:line:column: why`.
+pub fn unreadable_yaml_files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in ignore::WalkBuilder::new(dir)
+        .sort_by_file_name(|a, b| a.cmp(b))
+        .build()
+        .flatten()
+    {
+        let path = entry.path();
+        let is_yaml = matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        );
+        if !is_yaml || !entry.file_type().is_some_and(|t| t.is_file()) {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(path) else {
+            out.push(format!("{}: not UTF-8 text", path.display()));
+            continue;
+        };
+        if let Err(e) = fleet_model::yaml::parse_documents(&text) {
+            out.push(format!(
+                "{}:{}:{}: {}",
+                path.display(),
+                e.line,
+                e.column,
+                e.message
+            ));
+        }
+    }
+    out
+}
+
+/// The tail of [`LocalError::NotInRepo`]'s message naming unreadable files.
+fn unreadable_note(files: &[String]) -> String {
+    match files {
+        [] => String::new(),
+        [one] => format!("; a YAML file that may define it does not parse: {one}"),
+        many => format!(
+            "; {} YAML files that may define it do not parse: {}",
+            many.len(),
+            many.join("; ")
+        ),
+    }
 }
 
 /// The manifest files under `path` (or `path` itself when it is a file):
@@ -364,6 +415,7 @@ pub fn kustomization_in_repository(
             name: name.to_string(),
             namespace: namespace.to_string(),
             repo: repo.to_path_buf(),
+            unreadable: unreadable_yaml_files(repo),
         }),
         many => Err(LocalError::Ambiguous {
             name: name.to_string(),
@@ -762,6 +814,21 @@ mod tests {
             .run()
             .expect_err("not found");
         assert!(matches!(err, LocalError::NotInRepo { .. }), "{err}");
+        // A file that does not parse may hold it: the error names it.
+        std::fs::write(
+            dir.path().join("broken.yaml"),
+            "kind: Kustomization\n  bad: [\n",
+        )
+        .expect("write");
+        let err = LocalBuild::new("nope", "flux-system", dir.path().join("apps/prod"))
+            .run()
+            .expect_err("not found");
+        let text = err.to_string();
+        assert!(
+            text.contains("a YAML file that may define it does not parse: ")
+                && text.contains("broken.yaml:2:"),
+            "{text}"
+        );
         let err = LocalBuild::new("apps", "flux-system", dir.path().join("missing"))
             .run()
             .expect_err("no dir");
