@@ -196,6 +196,22 @@ fn new_cluster_scaffolds_one_folder_that_builds() {
         args.extend_from_slice(extra);
         fleet(&args, &[])
     };
+    // CLUSTER_NAME is the name: a different value is refused, not dropped.
+    let (code, out, err) = new(
+        "edge-1",
+        &[
+            "--set",
+            "KUBERNETES_VERSION=v1.31.2",
+            "--set",
+            "CLUSTER_NAME=other",
+        ],
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        err.contains("CLUSTER_NAME is the cluster's name, \"edge-1\"; --set CLUSTER_NAME=other would be ignored"),
+        "{err}"
+    );
+    assert!(!repo.join("workloads/edge-1").exists(), "nothing written");
     let (code, out, err) = new(
         "edge-1",
         &[
@@ -203,6 +219,8 @@ fn new_cluster_scaffolds_one_folder_that_builds() {
             "KUBERNETES_VERSION=v1.31.2",
             "--set",
             "CONTROL_PLANE_MACHINE_COUNT=3",
+            "--set",
+            "CLUSTER_NAME=edge-1",
         ],
     );
     assert_eq!(code, 0, "{err}");

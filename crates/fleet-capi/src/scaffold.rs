@@ -56,6 +56,16 @@ pub enum ScaffoldError {
         "{0} already exists: cluster names are unique; pick another name or edit the existing files"
     )]
     Exists(PathBuf),
+    /// `--set CLUSTER_NAME=…` disagrees with the cluster's name.
+    #[error(
+        "CLUSTER_NAME is the cluster's name, {name:?}; --set CLUSTER_NAME={value} would be ignored: drop it, or name the cluster {value:?}"
+    )]
+    ClusterNameSet {
+        /// The name given.
+        name: String,
+        /// The value set.
+        value: String,
+    },
     /// A Kubernetes version that is not `vMAJOR.MINOR.PATCH`.
     #[error(
         "KUBERNETES_VERSION {0:?} is not a Kubernetes version: write it as vMAJOR.MINOR.PATCH, e.g. v1.31.2"
@@ -167,6 +177,14 @@ pub fn plan(root: &Path, new: &NewCluster) -> Result<Vec<PlannedFile>, ScaffoldE
     let label = template.display().to_string();
     let variables = template_variables(&root.join(&template), &label)?;
     let mut values = new.values.clone();
+    if let Some(value) = values.get("CLUSTER_NAME")
+        && value != &new.name
+    {
+        return Err(ScaffoldError::ClusterNameSet {
+            name: new.name.clone(),
+            value: value.clone(),
+        });
+    }
     if variables.contains_key("CLUSTER_NAME") {
         values.insert("CLUSTER_NAME".into(), new.name.clone());
     }
