@@ -456,3 +456,52 @@ fn template_parse_errors_name_file_and_line() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn render_refuses_output_that_is_not_yaml_or_grows_keys() {
+    let dir = std::env::temp_dir().join(format!("fleet-cluster-cli-inject-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.join("t.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${CLUSTER_NAME}\ndata:\n  k: ${VALUE}\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let path = file.display().to_string();
+    let render = |value: &str| {
+        let set = format!("VALUE={value}");
+        fleet(
+            &[
+                "cluster",
+                "template",
+                "render",
+                &path,
+                "--set",
+                "CLUSTER_NAME=a",
+                "--set",
+                &set,
+            ],
+            &[],
+        )
+    };
+    let (code, out, err) = render("[unclosed");
+    assert_eq!(code, 2, "{out}");
+    assert!(out.is_empty());
+    assert!(err.contains("is not valid YAML at line 7"), "{err}");
+    let (code, _, err) = render("x\ninjected: true");
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("has keys the template does not at the top: injected"),
+        "{err}"
+    );
+    let (code, _, err) = render("x\n---\nkind: Secret");
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("has 2 YAML documents where the template has 1"),
+        "{err}"
+    );
+    // A value may still be a structure where the template has a value.
+    let (code, out, err) = render("{a: b}");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("  k: {a: b}\n"), "{out}");
+}

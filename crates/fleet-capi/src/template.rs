@@ -49,6 +49,9 @@ pub enum TemplateError {
         .0.join(", ")
     )]
     Missing(Vec<String>),
+    /// The rendered text is not YAML, or a value added keys to it.
+    #[error("the rendered template {0}")]
+    Output(String),
     /// A value was given for a variable the template does not use.
     #[error("the template has no variable{} {}; it uses: {}", if .unknown.len() == 1 { "" } else { "s" }, .unknown.join(", "), .known.join(", "))]
     Unknown {
@@ -171,6 +174,48 @@ impl Template {
         Ok(out)
     }
 
+    /// [`render`](Self::render), then checks the result is YAML and that no
+    /// value added keys beside the template's own (a value holding `: ` or a
+    /// line break that was not quoted): with every variable set to a plain
+    /// word the template gives the shape; a value may turn a scalar into a
+    /// structure, but not grow a mapping.
+    pub fn render_checked(&self, vars: &Variables) -> Result<String, TemplateError> {
+        let out = self.render(vars)?;
+        let rendered = fleet_model::yaml::parse_documents(&out).map_err(|e| {
+            TemplateError::Output(format!(
+                "is not valid YAML at line {}, column {}: {}; a value probably needs quoting",
+                e.line, e.column, e.message
+            ))
+        })?;
+        let mut plain = Variables::default();
+        for name in self.variables.keys() {
+            plain.set(name, "x");
+        }
+        let shape = self
+            .render(&plain)
+            .ok()
+            .and_then(|text| fleet_model::yaml::parse_documents(&text).ok());
+        if let Some(shape) = shape {
+            if shape.len() != rendered.len() {
+                return Err(TemplateError::Output(format!(
+                    "has {} YAML documents where the template has {}: a value holds a document separator (---)",
+                    rendered.len(),
+                    shape.len()
+                )));
+            }
+            for (s, r) in shape.iter().zip(&rendered) {
+                grown_mapping(&s.value, &r.value, "")
+                    .map_or(Ok(()), |(path, keys)| {
+                        Err(TemplateError::Output(format!(
+                            "has keys the template does not at {path}: {}; quote values that hold ': ' or line breaks",
+                            keys.join(", ")
+                        )))
+                    })?;
+            }
+        }
+        Ok(out)
+    }
+
     /// Refuses values for variables the template does not use (a typo in
     /// `--set` would otherwise be silently ignored).
     pub fn check_known(
@@ -191,6 +236,41 @@ impl Template {
             unknown,
             known: self.variables().keys().map(|k| k.to_string()).collect(),
         })
+    }
+}
+
+/// The first mapping of `rendered` with more keys than the same mapping
+/// of `shape` (the path, and the keys `shape` lacks); where `shape` has a
+/// scalar, `rendered` may hold anything.
+fn grown_mapping(
+    shape: &fleet_model::Value,
+    rendered: &fleet_model::Value,
+    path: &str,
+) -> Option<(String, Vec<String>)> {
+    use fleet_model::Value;
+    match (shape, rendered) {
+        (Value::Mapping(s), Value::Mapping(r)) => {
+            if r.len() > s.len() {
+                let extra: Vec<String> =
+                    r.keys().filter(|k| !s.contains_key(*k)).cloned().collect();
+                let at = if path.is_empty() {
+                    "the top".to_string()
+                } else {
+                    path.to_string()
+                };
+                return Some((at, extra));
+            }
+            s.iter().find_map(|(k, sv)| {
+                let rv = r.get(k)?;
+                grown_mapping(sv, rv, &format!("{path}.{k}"))
+            })
+        }
+        (Value::Sequence(s), Value::Sequence(r)) => s
+            .iter()
+            .zip(r)
+            .enumerate()
+            .find_map(|(i, (sv, rv))| grown_mapping(sv, rv, &format!("{path}[{i}]"))),
+        _ => None,
     }
 }
 

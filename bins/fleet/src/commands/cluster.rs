@@ -219,7 +219,7 @@ fn render(args: &RenderArgs) -> Result<ExitCode> {
         vars.set(k, v);
     }
     let rendered = template
-        .render(&vars)
+        .render_checked(&vars)
         .with_context(|| format!("{}", args.file.display()))?;
     std::io::stdout().lock().write_all(rendered.as_bytes())?;
     Ok(ExitCode::SUCCESS)
