@@ -418,3 +418,21 @@ fn objects_and_validate_skip_what_git_ignores() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The whole example fleet lists: the cluster template's objects are
+/// marked `template` (their `${VAR}`s are checked once rendered) and a
+/// configuration file that is not Kubernetes objects is skipped, saying so.
+#[test]
+fn objects_lists_the_whole_example_fleet() {
+    let (code, stdout, stderr) = fleet(&["objects", "examples/fleet"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("KubeadmControlPlane/${NAMESPACE:=fleet-clusters}/${CLUSTER_NAME}-control-plane\ttemplate\n"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("skipped examples/fleet/infrastructure/base/observability/prometheus.yml: not Kubernetes objects"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("error:"), "{stderr}");
+}

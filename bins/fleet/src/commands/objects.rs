@@ -36,10 +36,15 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     files.sort();
     let mut rows = Vec::new();
     let mut problems = Vec::new();
+    let mut skipped = Vec::new();
     for file in &files {
         let text =
             std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
         let name = file.display().to_string();
+        if !holds_kubernetes_objects(&text) {
+            skipped.push(name);
+            continue;
+        }
         match Manifest::read_all(&text, &name) {
             Err(e) => problems.push(e.to_string()),
             Ok(manifests) => {
@@ -47,6 +52,9 @@ pub fn run(args: &Args) -> Result<ExitCode> {
                     let check = match TypedObject::from_manifest(&m) {
                         Ok(Some(_)) => "valid",
                         Ok(None) => "-",
+                        // A template's `${VAR}` stands where a typed value
+                        // goes: it is checked once rendered.
+                        Err(_) if fleet_model::envsubst::holds_placeholder(m.value()) => "template",
                         Err(e) => {
                             problems.push(e.to_string());
                             "INVALID"
@@ -82,6 +90,11 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             writeln!(out, "{}", serde_json::to_string_pretty(&items)?)?;
         }
     }
+    for file in &skipped {
+        eprintln!(
+            "skipped {file}: not Kubernetes objects (no apiVersion or kind; a configuration file read by a generator?)"
+        );
+    }
     for p in &problems {
         eprintln!("error: {p}");
     }
@@ -90,4 +103,21 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Whether a YAML file holds Kubernetes objects: some document has an
+/// `apiVersion` or a `kind`. A file of other YAML (a Prometheus
+/// configuration that a generator reads) holds none; a file that does not
+/// parse is left to the reader, which names the error.
+fn holds_kubernetes_objects(text: &str) -> bool {
+    let Ok(docs) = fleet_model::yaml::parse_documents(text) else {
+        return true;
+    };
+    docs.is_empty()
+        || docs.iter().any(|d| match &d.value {
+            fleet_model::Value::Mapping(m) => {
+                m.contains_key("apiVersion") || m.contains_key("kind")
+            }
+            _ => false,
+        })
 }
