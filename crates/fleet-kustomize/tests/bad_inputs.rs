@@ -368,3 +368,26 @@ fn a_remote_resource_is_refused_as_remote_not_missing() {
         assert!(e.starts_with("/app/kustomization.yaml"), "{e}");
     }
 }
+
+/// A `replicas` entry naming no workload is kustomize's error, naming the
+/// kinds it looked at in kustomize's order.
+#[test]
+fn a_replicas_entry_that_matches_nothing_is_refused() {
+    let e = err(
+        &[
+            (
+                "/app/kustomization.yaml",
+                "resources: [d.yaml]\nreplicas:\n- name: nope\n  count: 2\n",
+            ),
+            (
+                "/app/d.yaml",
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n",
+            ),
+        ],
+        "/app",
+    );
+    assert!(
+        e.contains("resource with name nope does not match a config with the following GVK [Deployment.[noVer].[noGrp] StatefulSet.[noVer].[noGrp] ReplicaSet.[noVer].[noGrp] ReplicationController.[noVer].[noGrp]]"),
+        "{e}"
+    );
+}

@@ -35,6 +35,19 @@ const DEFAULT_LAST: &[&str] = &[
     "ValidatingWebhookConfiguration",
 ];
 
+/// kustomize's `Gvk.IsLessThan` rank of a kind under the default order:
+/// the default first kinds below zero, the last ones above, others zero.
+pub(crate) fn default_kind_rank(kind: &str) -> i64 {
+    let n = DEFAULT_FIRST.len() as i64;
+    if let Some(i) = DEFAULT_FIRST.iter().position(|k| *k == kind) {
+        return -n + i as i64;
+    }
+    DEFAULT_LAST
+        .iter()
+        .position(|k| *k == kind)
+        .map_or(0, |i| 1 + i as i64)
+}
+
 fn gvk_sort_string(id: &ResId) -> String {
     format!(
         "{}_{}_{}",
