@@ -20,7 +20,7 @@
 
 use crate::changeset::ChangeSet;
 use crate::reconcile::{Outcome, ReconcileOptions, SourceTree, reason, reconcile};
-use crate::source::storage::Storage;
+use crate::source::storage::{Storage, digest_string};
 use fleet_model::condition::Conditions;
 use fleet_model::flux::kustomization::{Kustomization, SourceKind};
 use fleet_model::flux::source::GitRepository;
@@ -150,12 +150,7 @@ pub async fn artifact_tree(
     let bytes =
         std::fs::read(storage.root().join(relative)).map_err(|e| fetch_error(e.to_string()))?;
     if let Some(expected) = &artifact.digest {
-        let actual = Sha256::digest(&bytes)
-            .iter()
-            .fold(String::from("sha256:"), |mut hex, b| {
-                hex.push_str(&format!("{b:02x}"));
-                hex
-            });
+        let actual = digest_string(&Sha256::digest(&bytes));
         if &actual != expected {
             return Err(ArtifactError::Digest {
                 path,
@@ -256,15 +251,10 @@ pub async fn reconcile_from_storage(
     storage: &Storage,
     options: &ReconcileOptions,
 ) -> Outcome {
-    let mut status = ks.status.clone().unwrap_or_default();
     if ks.spec.suspend {
-        return Outcome {
-            changes: ChangeSet::default(),
-            status,
-            result: Ok(()),
-            suspended: true,
-        };
+        return Outcome::suspended(ks);
     }
+    let mut status = ks.status.clone().unwrap_or_default();
     let tree = match artifact_tree(client, ks, storage).await {
         Ok(tree) => tree,
         Err(e) => {

@@ -169,31 +169,8 @@ impl HealthExprs {
 
     /// The object's status by these expressions, and why.
     pub fn status(&self, object: &Value) -> (Status, String) {
-        if object
-            .pointer("/metadata/deletionTimestamp")
-            .is_some_and(|v| !v.is_null())
-        {
-            return (
-                Status::Terminating,
-                "Resource scheduled for deletion".to_string(),
-            );
-        }
-        let generation = object
-            .pointer("/metadata/generation")
-            .and_then(Value::as_i64);
-        let observed = object
-            .pointer("/status/observedGeneration")
-            .and_then(Value::as_i64);
-        if let (Some(generation), Some(observed)) = (generation, observed)
-            && generation != observed
-        {
-            return (
-                Status::InProgress,
-                format!(
-                    "{} generation is {generation}, but latest observed generation is {observed}",
-                    self.kind
-                ),
-            );
+        if let Some(decided) = crate::health::not_yet_observed(object) {
+            return decided;
         }
         let variables: Vec<(&str, &Value)> = object
             .as_object()

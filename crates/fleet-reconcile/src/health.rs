@@ -72,6 +72,33 @@ fn in_progress(message: String) -> (Status, String) {
     (Status::InProgress, message)
 }
 
+/// What holds for every object before its kind's rules (kstatus's generic
+/// ones, and the `healthCheckExprs` gate): being deleted is Terminating, and
+/// a generation the controller has not observed yet is InProgress.
+pub(crate) fn not_yet_observed(object: &Value) -> Option<(Status, String)> {
+    if object
+        .pointer("/metadata/deletionTimestamp")
+        .is_some_and(|v| !v.is_null())
+    {
+        return Some((
+            Status::Terminating,
+            "Resource scheduled for deletion".to_string(),
+        ));
+    }
+    let generation = object
+        .pointer("/metadata/generation")
+        .and_then(Value::as_i64)?;
+    let observed = object
+        .pointer("/status/observedGeneration")
+        .and_then(Value::as_i64)?;
+    (generation != observed).then(|| {
+        in_progress(format!(
+            "{} generation is {generation}, but latest observed generation is {observed}",
+            text(object, "/kind")
+        ))
+    })
+}
+
 /// The kstatus of a live object, and why.
 ///
 /// ```
@@ -81,33 +108,19 @@ fn in_progress(message: String) -> (Status, String) {
 /// assert_eq!(status_of(&job).0, Status::Failed);
 /// ```
 pub fn status_of(object: &Value) -> (Status, String) {
-    if object
-        .pointer("/metadata/deletionTimestamp")
-        .is_some_and(|v| !v.is_null())
-    {
-        return (
-            Status::Terminating,
-            "Resource scheduled for deletion".to_string(),
-        );
+    if let Some(decided) = not_yet_observed(object) {
+        return decided;
     }
     let kind = text(object, "/kind");
     let group = text(object, "/apiVersion")
         .rsplit_once('/')
         .map_or("", |(g, _)| g);
-    // Generic rules first.
     let generation = object
         .pointer("/metadata/generation")
         .and_then(Value::as_i64);
     let observed = object
         .pointer("/status/observedGeneration")
         .and_then(Value::as_i64);
-    if let (Some(generation), Some(observed)) = (generation, observed)
-        && generation != observed
-    {
-        return in_progress(format!(
-            "{kind} generation is {generation}, but latest observed generation is {observed}"
-        ));
-    }
     if let Some(("True", reason)) = condition(object, "Reconciling") {
         return in_progress(format!("Reconciling: {reason}"));
     }

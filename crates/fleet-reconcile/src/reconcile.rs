@@ -205,6 +205,18 @@ pub struct Outcome {
     pub suspended: bool,
 }
 
+impl Outcome {
+    /// `spec.suspend` is set: nothing done, the status as it was.
+    pub fn suspended(ks: &Kustomization) -> Outcome {
+        Outcome {
+            changes: ChangeSet::default(),
+            status: ks.status.clone().unwrap_or_default(),
+            result: Ok(()),
+            suspended: true,
+        }
+    }
+}
+
 /// Reconciles `ks` from `source` onto the cluster `client` reaches, and
 /// returns the change set and the status to write. The previous inventory
 /// is `ks.status.inventory`.
@@ -214,15 +226,10 @@ pub async fn reconcile(
     source: &SourceTree<'_>,
     options: &ReconcileOptions,
 ) -> Outcome {
-    let mut status = ks.status.clone().unwrap_or_default();
     if ks.spec.suspend {
-        return Outcome {
-            changes: ChangeSet::default(),
-            status,
-            result: Ok(()),
-            suspended: true,
-        };
+        return Outcome::suspended(ks);
     }
+    let mut status = ks.status.clone().unwrap_or_default();
     let generation = ks.metadata.generation.unwrap_or(0);
     let started = Instant::now();
     let mut changes = ChangeSet::default();
@@ -468,13 +475,7 @@ pub(crate) async fn build_objects(
         keep_encrypted: false,
     };
     let set = build_kustomization_dir(source.fs, &source.dir, ks, &build_options)?;
-    let digest = Sha256::digest(set.to_yaml().as_bytes()).iter().fold(
-        String::from("sha256:"),
-        |mut hex, b| {
-            hex.push_str(&format!("{b:02x}"));
-            hex
-        },
-    );
+    let digest = crate::source::storage::digest_string(&Sha256::digest(set.to_yaml().as_bytes()));
     let mut objects = Vec::with_capacity(set.resources.len());
     for (index, object) in set.resources.iter().enumerate() {
         let json = object

@@ -1,7 +1,7 @@
 //! `fleet objects PATH…`
 
 use anyhow::{Context, Result};
-use fleet_kustomize::flux::local::manifest_files;
+use fleet_kustomize::flux::local::{holds_kubernetes_objects, manifest_files};
 use fleet_model::{Manifest, TypedObject};
 use std::io::Write;
 use std::path::PathBuf;
@@ -103,21 +103,4 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
-}
-
-/// Whether a YAML file holds Kubernetes objects: some document has an
-/// `apiVersion` or a `kind`. A file of other YAML (a Prometheus
-/// configuration that a generator reads) holds none; a file that does not
-/// parse is left to the reader, which names the error.
-fn holds_kubernetes_objects(text: &str) -> bool {
-    let Ok(docs) = fleet_model::yaml::parse_documents(text) else {
-        return true;
-    };
-    docs.is_empty()
-        || docs.iter().any(|d| match &d.value {
-            fleet_model::Value::Mapping(m) => {
-                m.contains_key("apiVersion") || m.contains_key("kind")
-            }
-            _ => false,
-        })
 }

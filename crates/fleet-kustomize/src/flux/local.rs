@@ -213,44 +213,37 @@ pub fn repository_root(dir: &Path) -> PathBuf {
 /// Files that are not YAML hold no objects.
 pub fn repository_objects(dir: &Path) -> Vec<RepoObject> {
     let mut out = Vec::new();
-    for entry in ignore::WalkBuilder::new(dir)
-        .sort_by_file_name(|a, b| a.cmp(b))
-        .build()
-        .flatten()
-    {
-        let path = entry.path();
-        let is_yaml = matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml")
-        );
-        if !is_yaml || !entry.file_type().is_some_and(|t| t.is_file()) {
-            continue;
-        }
-        if let Ok(text) = std::fs::read_to_string(path) {
+    for path in yaml_files(dir) {
+        if let Ok(text) = std::fs::read_to_string(&path) {
             out.extend(objects_in_file(&path.to_string_lossy(), &text));
         }
     }
     out
 }
 
+/// The `.yaml` and `.yml` regular files under `dir`, in file-name order,
+/// skipping what Git ignores and hidden entries.
+fn yaml_files(dir: &Path) -> impl Iterator<Item = PathBuf> {
+    ignore::WalkBuilder::new(dir)
+        .sort_by_file_name(|a, b| a.cmp(b))
+        .build()
+        .flatten()
+        .filter(|entry| {
+            entry.file_type().is_some_and(|t| t.is_file())
+                && matches!(
+                    entry.path().extension().and_then(|e| e.to_str()),
+                    Some("yaml" | "yml")
+                )
+        })
+        .map(ignore::DirEntry::into_path)
+}
+
 /// The YAML files under `dir` (walked as [`repository_objects`] walks
 /// them) that do not parse, as `file:line:column: why`.
 pub fn unreadable_yaml_files(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
-    for entry in ignore::WalkBuilder::new(dir)
-        .sort_by_file_name(|a, b| a.cmp(b))
-        .build()
-        .flatten()
-    {
-        let path = entry.path();
-        let is_yaml = matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml")
-        );
-        if !is_yaml || !entry.file_type().is_some_and(|t| t.is_file()) {
-            continue;
-        }
-        let Ok(text) = std::fs::read_to_string(path) else {
+    for path in yaml_files(dir) {
+        let Ok(text) = std::fs::read_to_string(&path) else {
             out.push(format!("{}: not UTF-8 text", path.display()));
             continue;
         };
@@ -296,6 +289,23 @@ pub fn manifest_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
     }
     files.sort();
     Ok(files)
+}
+
+/// Whether a YAML file holds Kubernetes objects: some document has an
+/// `apiVersion` or a `kind`. A file of other YAML (a Prometheus
+/// configuration that a generator reads) holds none; a file that does not
+/// parse is left to the reader, which names the error.
+pub fn holds_kubernetes_objects(text: &str) -> bool {
+    let Ok(docs) = fleet_model::yaml::parse_documents(text) else {
+        return true;
+    };
+    docs.is_empty()
+        || docs.iter().any(|d| match &d.value {
+            fleet_model::Value::Mapping(m) => {
+                m.contains_key("apiVersion") || m.contains_key("kind")
+            }
+            _ => false,
+        })
 }
 
 fn is_manifest_file(path: &Path) -> bool {

@@ -147,8 +147,7 @@ impl Storage {
 
         self.collect_garbage(&dir, file)?;
         drop(lock);
-        let hex: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        let digest = format!("sha256:{hex}");
+        let digest = digest_string(&hash.finalize());
         Ok(Ok(StoredArtifact {
             path: format!("{object_dir}/{file}"),
             local_path: target,
@@ -230,6 +229,15 @@ fn err(action: &'static str, path: &Path, e: io::Error) -> StorageError {
         path: path.display().to_string(),
         message: e.to_string(),
     }
+}
+
+/// `sha256:<hex>`, as Flux writes artifact and history digests, from a
+/// finished SHA-256 hash.
+pub(crate) fn digest_string(hash: &[u8]) -> String {
+    hash.iter().fold(String::from("sha256:"), |mut out, b| {
+        out.push_str(&format!("{b:02x}"));
+        out
+    })
 }
 
 #[cfg(test)]
