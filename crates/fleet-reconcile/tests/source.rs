@@ -414,8 +414,13 @@ fn failures_are_typed_with_flux_reasons() {
         ("known_hosts", b"hosts"),
         ("password", b"passphrase"),
     ]);
+    // A passphrase is for a key: a Secret whose identity is none says so.
     let e = fetch_error(&with_passphrase);
-    assert!(matches!(e, SourceError::Unsupported { .. }), "{e}");
+    assert!(matches!(e, SourceError::Secret { .. }), "{e}");
+    assert!(
+        e.to_string().contains("not a PEM-encoded private key"),
+        "{e}"
+    );
 
     // A closed port.
     let port = std::net::TcpListener::bind("127.0.0.1:0")

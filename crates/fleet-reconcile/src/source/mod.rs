@@ -7,9 +7,10 @@
 //! Transports: `file://` (gix runs `git-upload-pack`), `git://` and smart
 //! HTTP (`http://`, `https://` with Mozilla's roots plus the Secret's
 //! `ca.crt`, a client certificate, basic or bearer credentials) and
-//! `ssh://` (the `ssh` program with the Secret's `identity` and
-//! `known_hosts`; a key with a passphrase is refused with
-//! [`SourceError::Unsupported`] for now).
+//! `ssh://` (the `ssh` program with the Secret's `identity`, decrypted
+//! with its `password` when it has one, and `known_hosts`).
+//!
+//! [`writeback`] commits a change to a checked out branch and pushes it.
 //!
 //! Nothing is fetched when nothing changed: given the last observed
 //! revision and content settings ([`Observed`]), [`fetch`] lists the
@@ -35,6 +36,7 @@ pub mod reference;
 mod remote;
 mod ssh;
 pub mod storage;
+pub mod writeback;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
