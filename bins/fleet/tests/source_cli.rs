@@ -220,3 +220,60 @@ fn a_sops_encrypted_secret_is_decrypted_and_its_credentials_used() {
     );
     assert_eq!(http.requests(), 0);
 }
+
+#[test]
+fn an_included_repository_is_read_from_the_same_out_dir_and_named_when_missing() {
+    let root = tempfile::tempdir().unwrap();
+    let (_work, commit) = repo(root.path());
+    let shared = Workdir::new(root.path(), "shared");
+    shared.write(&[("base/app.yaml", "kind: ConfigMap\n")]);
+    shared.commit("shared");
+    shared.push();
+    let daemon = GitDaemon::start(root.path());
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_string_lossy().into_owned();
+    let file = root.path().join("repo.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: fleet\n  namespace: flux-system\nspec:\n  interval: 1m\n  url: {}\n  ref:\n    branch: main\n  include:\n    - repository:\n        name: shared\n      fromPath: base\n      toPath: vendor\n",
+            daemon.url("fleet.git")
+        ),
+    )
+    .unwrap();
+    let file = file.to_string_lossy().into_owned();
+    let (code, _, stderr) = fleet(&["source", "fetch", &file, "--out", &dir]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("no artifact available for include 'shared': fetch GitRepository flux-system/shared into"),
+        "{stderr}"
+    );
+    // Fetch the included repository into the same directory first.
+    let shared_file = root.path().join("shared.yaml");
+    std::fs::write(
+        &shared_file,
+        format!(
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: shared\n  namespace: flux-system\nspec:\n  interval: 1m\n  url: {}\n  ref:\n    branch: main\n",
+            daemon.url("shared.git")
+        ),
+    )
+    .unwrap();
+    let (code, _, stderr) = fleet(&[
+        "source",
+        "fetch",
+        &shared_file.to_string_lossy(),
+        "--out",
+        &dir,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = fleet(&["source", "fetch", &file, "--out", &dir, "-o", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let v = json(&stdout);
+    assert_eq!(v["revision"], format!("main@sha1:{commit}"));
+    let tar = std::process::Command::new("tar")
+        .args(["-tzf", v["path"].as_str().unwrap()])
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&tar.stdout);
+    assert!(listing.lines().any(|l| l == "vendor/app.yaml"), "{listing}");
+}

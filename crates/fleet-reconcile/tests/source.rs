@@ -670,3 +670,161 @@ fn ssh_with_a_deploy_key_and_known_hosts_and_an_unknown_host_refused() {
     let e = fetch(secret(&[("identity", &server.identity)])).unwrap_err();
     assert_eq!(e.reason(), "AuthenticationFailed", "{e}");
 }
+
+#[test]
+fn spec_include_copies_another_artifact_in_and_a_new_included_artifact_rebuilds() {
+    use fleet_model::flux::source::{GitRepositoryInclude, GitRepositorySpec};
+    let root = tempfile::tempdir().unwrap();
+    let (_work, first) = fleet_repo(root.path());
+    let shared = Workdir::new(root.path(), "shared");
+    shared.write(&[
+        ("base/app.yaml", "kind: ConfigMap\n"),
+        ("base/nested/more.yaml", "kind: Secret\n"),
+        ("other/x.yaml", "x: 1\n"),
+    ]);
+    shared.commit("shared");
+    shared.push();
+    let daemon = GitDaemon::start(root.path());
+    let store = tempfile::tempdir().unwrap();
+    let storage = Storage::new(store.path());
+    stored(
+        source::fetch(
+            &main_branch(&daemon.url("shared.git")),
+            &storage,
+            "ns",
+            "shared",
+            None,
+        )
+        .unwrap(),
+    );
+
+    let spec = |include: Vec<GitRepositoryInclude>| GitRepositorySpec {
+        url: daemon.url("fleet.git"),
+        interval: "1m".into(),
+        reference: Some(fleet_model::flux::source::GitRepositoryRef {
+            branch: Some("main".into()),
+            ..Default::default()
+        }),
+        include,
+        ..Default::default()
+    };
+    let include = |from: Option<&str>, to: Option<&str>| GitRepositoryInclude {
+        repository: fleet_model::flux::meta::LocalObjectReference {
+            name: "shared".into(),
+        },
+        from_path: from.map(str::to_string),
+        to_path: to.map(str::to_string),
+    };
+    let resolve = |name: &str| source::included_from_storage(&storage, "ns", name);
+    let src = GitSource::from_spec_including(
+        &spec(vec![include(Some("base"), Some("vendor/../vendor/base"))]),
+        None,
+        resolve,
+    )
+    .unwrap();
+    let with = stored(source::fetch(&src, &storage, "ns", "fleet", None).unwrap());
+    assert_eq!(with.revision, format!("main@sha1:{first}"));
+    let listed = names(&with.local_path);
+    for expected in [
+        "vendor",
+        "vendor/base",
+        "vendor/base/app.yaml",
+        "vendor/base/nested",
+        "vendor/base/nested/more.yaml",
+        "apps/deploy.yaml",
+    ] {
+        assert!(
+            listed.iter().any(|n| n == expected),
+            "{expected} in {listed:?}"
+        );
+    }
+    assert!(!listed.iter().any(|n| n.contains("other")), "{listed:?}");
+    // Walk order holds with the included directory among the others.
+    let mut sorted = listed.clone();
+    sorted.sort_by(|a, b| a.split('/').cmp(b.split('/')));
+    assert_eq!(listed, sorted);
+    let plain = stored(
+        source::fetch(
+            &main_branch(&daemon.url("fleet.git")),
+            &storage,
+            "ns",
+            "plain",
+            None,
+        )
+        .unwrap(),
+    );
+    assert_ne!(plain.digest, with.digest);
+
+    // The status records the include; the same included artifact: unchanged.
+    let mut status = fleet_model::flux::source::GitRepositoryStatus::default();
+    source::record(&mut status, &src, &with);
+    assert_eq!(status.included_artifacts.len(), 1);
+    let observed = Observed::from_status(&status).unwrap();
+    assert!(matches!(
+        source::fetch(&src, &storage, "ns", "fleet", Some(&observed)).unwrap(),
+        FetchOutcome::Unchanged { .. }
+    ));
+    // The included repository moved: this artifact is rebuilt.
+    shared.write(&[("base/app.yaml", "kind: ConfigMap\ndata: {}\n")]);
+    shared.commit("shared 2");
+    shared.push();
+    stored(
+        source::fetch(
+            &main_branch(&daemon.url("shared.git")),
+            &storage,
+            "ns",
+            "shared",
+            None,
+        )
+        .unwrap(),
+    );
+    let src2 = GitSource::from_spec_including(
+        &spec(vec![include(Some("base"), Some("vendor/base"))]),
+        None,
+        resolve,
+    )
+    .unwrap();
+    let rebuilt = stored(source::fetch(&src2, &storage, "ns", "fleet", Some(&observed)).unwrap());
+    assert_eq!(rebuilt.revision, with.revision);
+    assert_ne!(rebuilt.digest, with.digest);
+
+    // toPath defaults to the repository's name; the whole artifact lands.
+    let src3 =
+        GitSource::from_spec_including(&spec(vec![include(None, None)]), None, resolve).unwrap();
+    let names =
+        names(&stored(source::fetch(&src3, &storage, "ns", "fleet", None).unwrap()).local_path);
+    assert!(
+        names.iter().any(|n| n == "shared/other/x.yaml"),
+        "{names:?}"
+    );
+
+    // An existing toPath, a missing fromPath, a missing artifact: errors.
+    let clash =
+        GitSource::from_spec_including(&spec(vec![include(None, Some("apps"))]), None, resolve)
+            .unwrap();
+    let e = source::fetch(&clash, &storage, "ns", "fleet", None).unwrap_err();
+    assert_eq!(
+        (e.condition_type(), e.reason()),
+        ("IncludeUnavailable", "CopyFailure"),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("toPath 'apps' already exists"),
+        "{e}"
+    );
+    let missing =
+        GitSource::from_spec_including(&spec(vec![include(Some("nope"), None)]), None, resolve)
+            .unwrap();
+    let e = source::fetch(&missing, &storage, "ns", "fleet", None).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("fromPath 'nope' is not in the artifact"),
+        "{e}"
+    );
+    let e = GitSource::from_spec(&spec(vec![include(None, None)]), None).unwrap_err();
+    assert_eq!(
+        (e.condition_type(), e.reason()),
+        ("IncludeUnavailable", "NoArtifact")
+    );
+    assert_eq!(e.to_string(), "no artifact available for include 'shared'");
+}

@@ -5,7 +5,7 @@ use super::Output;
 use anyhow::{Result, bail};
 use fleet_kustomize::flux::local::{git_repository_in_file, secret_data_in_file};
 use fleet_model::flux::source::{GitRepositoryRef, GitRepositorySpec};
-use fleet_reconcile::source::{self, ContentSettings, FetchOutcome, GitSource, Observed, Storage};
+use fleet_reconcile::source::{self, FetchOutcome, GitSource, Observed, Storage};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -137,16 +137,23 @@ fn fetch(args: &FetchArgs) -> Result<ExitCode> {
         Some(file) => Some(secret_data_in_file("--secret", file, &args.decryption_key)?),
         None => None,
     };
-    let git = GitSource::from_spec(&spec, secret.as_ref())?;
+    let storage = Storage::new(&args.out);
+    // Included repositories are read from the same storage: fetch them
+    // into DIR first.
+    let git = GitSource::from_spec_including(&spec, secret.as_ref(), |included| {
+        source::included_from_storage(&storage, &namespace, included)
+    })
+    .map_err(|e| match e {
+        source::SourceError::IncludeUnavailable { name } => anyhow::anyhow!(
+            "no artifact available for include '{name}': fetch GitRepository {namespace}/{name} into {} first",
+            args.out.display()
+        ),
+        e => e.into(),
+    })?;
     let last = args.since.as_ref().map(|revision| Observed {
         revision: revision.clone(),
-        content: ContentSettings {
-            ignore: spec.ignore.clone(),
-            sparse_checkout: spec.sparse_checkout.clone(),
-            recurse_submodules: spec.recurse_submodules,
-        },
+        content: git.content.clone(),
     });
-    let storage = Storage::new(&args.out);
     let outcome = source::fetch(&git, &storage, &namespace, &name, last.as_ref())
         .map_err(|e| anyhow::anyhow!("{e} (reason: {})", e.reason()))?;
     match (outcome, args.output) {

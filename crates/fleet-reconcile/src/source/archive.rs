@@ -40,6 +40,14 @@ pub enum ArchiveError {
     /// Writing the archive failed.
     #[error("cannot write the archive: {0}")]
     Write(String),
+    /// An included artifact could not be copied in.
+    #[error("include of GitRepository '{name}' failed: {message}")]
+    Include {
+        /// The included GitRepository.
+        name: String,
+        /// Why.
+        message: String,
+    },
 }
 
 /// What goes into the archive besides the tree itself.
@@ -50,19 +58,45 @@ pub struct ArchiveSettings {
     /// `spec.sparseCheckout`: only these directories (relative to the top)
     /// are kept; everything when empty.
     pub sparse_checkout: Vec<String>,
+    /// `spec.include`: other artifacts copied in.
+    pub include: Vec<IncludeFiles>,
+}
+
+/// One `spec.include` entry with its artifact on disk: the artifact's
+/// `from_path` (its top when unset) is copied to `to_path`, which must not
+/// exist in the tree yet (source-controller renames the directory into
+/// place, which fails on an existing one).
+#[derive(Debug, Clone)]
+pub struct IncludeFiles {
+    /// The included GitRepository's name.
+    pub name: String,
+    /// The path in the included artifact.
+    pub from_path: Option<String>,
+    /// Where it lands.
+    pub to_path: String,
+    /// The included artifact's tar.gz.
+    pub tarball: std::path::PathBuf,
 }
 
 /// One entry of the tree, in archive order.
 #[derive(Debug, Clone)]
-struct Entry {
-    path: String,
-    kind: Kind,
+pub(super) struct Entry {
+    pub(super) path: String,
+    pub(super) kind: Kind,
 }
 
 #[derive(Debug, Clone)]
-enum Kind {
+pub(super) enum Kind {
     Dir,
-    File { blob: ObjectId, executable: bool },
+    File {
+        blob: ObjectId,
+        executable: bool,
+    },
+    /// A file from an included artifact.
+    Data {
+        data: Vec<u8>,
+        executable: bool,
+    },
 }
 
 /// Counts of what an archive holds.
@@ -98,25 +132,33 @@ pub fn write_archive(
     if !sparse.is_empty() {
         entries.retain(|e| in_sparse(&e.path, matches!(e.kind, Kind::Dir), &sparse));
     }
+    for include in &settings.include {
+        super::include::copy_in(include, &mut entries)?;
+    }
+    // Go's `filepath.Walk` order: component by component, in byte order.
+    entries.sort_by(|a, b| a.path.split('/').cmp(b.path.split('/')));
     // `.sourceignore` files, top first then depth first in name order:
     // the order of `entries` already.
     let mut ignore_files = Vec::new();
     for entry in &entries {
-        if let Kind::File { blob, .. } = &entry.kind {
-            let (dir, name) = match entry.path.rsplit_once('/') {
-                Some((dir, name)) => (dir, name),
-                None => ("", entry.path.as_str()),
-            };
-            if name == IGNORE_FILE && !dir.split('/').any(|c| c == ".git") {
+        let (dir, name) = match entry.path.rsplit_once('/') {
+            Some((dir, name)) => (dir, name),
+            None => ("", entry.path.as_str()),
+        };
+        if name != IGNORE_FILE || dir.split('/').any(|c| c == ".git") {
+            continue;
+        }
+        let text = match &entry.kind {
+            Kind::File { blob, .. } => {
                 let data = repo
                     .find_object(*blob)
                     .map_err(|e| object(&entry.path, e))?;
-                ignore_files.push((
-                    dir.to_string(),
-                    String::from_utf8_lossy(&data.data).into_owned(),
-                ));
+                String::from_utf8_lossy(&data.data).into_owned()
             }
-        }
+            Kind::Data { data, .. } => String::from_utf8_lossy(data).into_owned(),
+            Kind::Dir => continue,
+        };
+        ignore_files.push((dir.to_string(), text));
     }
     // Flux reads the top `.sourceignore` before those of subdirectories.
     ignore_files.sort_by_key(|(dir, _)| !dir.is_empty());
@@ -146,6 +188,11 @@ pub fn write_archive(
                     .map_err(|e| object(&entry.path, e))?;
                 let mode = if *executable { EXE_MODE } else { FILE_MODE };
                 append(&mut tar, &entry.path, Some(&data.data), mode)?;
+                counts.files += 1;
+            }
+            Kind::Data { data, executable } => {
+                let mode = if *executable { EXE_MODE } else { FILE_MODE };
+                append(&mut tar, &entry.path, Some(data), mode)?;
                 counts.files += 1;
             }
         }

@@ -32,6 +32,7 @@
 pub mod archive;
 pub mod exclude;
 mod http;
+mod include;
 pub mod reference;
 mod remote;
 mod ssh;
@@ -45,7 +46,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use fleet_model::flux::meta::Artifact;
-use fleet_model::flux::source::{GitRepositorySpec, GitRepositoryStatus};
+use fleet_model::flux::source::{GitRepositoryInclude, GitRepositorySpec, GitRepositoryStatus};
 
 pub use archive::{ArchiveCounts, ArchiveError, ArchiveSettings};
 pub use reference::{DEFAULT_BRANCH, Reference, revision};
@@ -149,6 +150,12 @@ pub enum SourceError {
         /// What gix said.
         message: String,
     },
+    /// An included GitRepository has no artifact.
+    #[error("no artifact available for include '{name}'")]
+    IncludeUnavailable {
+        /// The included GitRepository.
+        name: String,
+    },
     /// A setting fleet does not implement (yet).
     #[error("{what} is not supported")]
     Unsupported {
@@ -174,6 +181,8 @@ impl SourceError {
                 "AuthenticationFailed"
             }
             SourceError::EmptyRepository { .. } => "EmptyGitRepository",
+            SourceError::IncludeUnavailable { .. } => "NoArtifact",
+            SourceError::Archive(ArchiveError::Include { .. }) => "CopyFailure",
             SourceError::Storage(_) => "StorageOperationFailed",
             SourceError::Archive(ArchiveError::Write(_)) => "StorageOperationFailed",
             _ => "GitOperationFailed",
@@ -181,13 +190,13 @@ impl SourceError {
     }
 
     /// The condition Flux sets to True with [`SourceError::reason`]:
-    /// `StorageOperationFailed` for storage failures, `FetchFailed` for the
-    /// rest.
+    /// `StorageOperationFailed` for storage failures, `IncludeUnavailable`
+    /// for includes, `FetchFailed` for the rest.
     pub fn condition_type(&self) -> &'static str {
-        if self.reason() == "StorageOperationFailed" {
-            "StorageOperationFailed"
-        } else {
-            "FetchFailed"
+        match self.reason() {
+            "StorageOperationFailed" => "StorageOperationFailed",
+            "NoArtifact" | "CopyFailure" => "IncludeUnavailable",
+            _ => "FetchFailed",
         }
     }
 }
@@ -276,7 +285,32 @@ pub struct ContentSettings {
     pub sparse_checkout: Vec<String>,
     /// `spec.recurseSubmodules`.
     pub recurse_submodules: bool,
+    /// `spec.include`, with the artifacts it resolved to.
+    pub include: Vec<IncludedArtifact>,
 }
+
+/// One `spec.include` entry and the included GitRepository's artifact.
+/// Two are equal when the setting, revision and digest are: a new artifact
+/// of an included repository rebuilds this one.
+#[derive(Debug, Clone)]
+pub struct IncludedArtifact {
+    /// The setting.
+    pub include: GitRepositoryInclude,
+    /// The included repository's artifact.
+    pub artifact: Artifact,
+    /// The artifact's tar.gz; `None` when read back from a status.
+    pub local_path: Option<PathBuf>,
+}
+
+impl PartialEq for IncludedArtifact {
+    fn eq(&self, other: &Self) -> bool {
+        self.include == other.include
+            && self.artifact.revision == other.artifact.revision
+            && self.artifact.digest == other.artifact.digest
+    }
+}
+
+impl Eq for IncludedArtifact {}
 
 /// What to fetch.
 #[derive(Debug, Clone)]
@@ -306,15 +340,35 @@ impl GitSource {
         }
     }
 
-    /// The source a GitRepository spec describes, with its Secret's data.
-    /// `spec.include` and `spec.verify` are refused as unsupported.
+    /// The source a GitRepository spec describes, with its Secret's data;
+    /// `spec.include` entries are unavailable (see
+    /// [`GitSource::from_spec_including`]) and `spec.verify` is refused as
+    /// unsupported.
     pub fn from_spec(
         spec: &GitRepositorySpec,
         secret: Option<&BTreeMap<String, Vec<u8>>>,
     ) -> Result<GitSource, SourceError> {
-        if !spec.include.is_empty() {
-            return Err(SourceError::Unsupported {
-                what: "spec.include".into(),
+        GitSource::from_spec_including(spec, secret, |_| None)
+    }
+
+    /// Like [`GitSource::from_spec`], with `artifact_of` giving the current
+    /// artifact (and its tar.gz) of an included GitRepository of the same
+    /// namespace by name; an include without one is
+    /// [`SourceError::IncludeUnavailable`].
+    pub fn from_spec_including(
+        spec: &GitRepositorySpec,
+        secret: Option<&BTreeMap<String, Vec<u8>>>,
+        artifact_of: impl Fn(&str) -> Option<(Artifact, PathBuf)>,
+    ) -> Result<GitSource, SourceError> {
+        let mut include = Vec::new();
+        for entry in &spec.include {
+            let name = &entry.repository.name;
+            let (artifact, path) = artifact_of(name)
+                .ok_or_else(|| SourceError::IncludeUnavailable { name: name.clone() })?;
+            include.push(IncludedArtifact {
+                include: entry.clone(),
+                artifact,
+                local_path: Some(path),
             });
         }
         if spec.verification.is_some() {
@@ -339,6 +393,7 @@ impl GitSource {
                 ignore: spec.ignore.clone(),
                 sparse_checkout: spec.sparse_checkout.clone(),
                 recurse_submodules: spec.recurse_submodules,
+                include,
             },
         })
     }
@@ -365,6 +420,16 @@ impl Observed {
                 ignore: status.observed_ignore.clone(),
                 sparse_checkout: status.observed_sparse_checkout.clone(),
                 recurse_submodules: status.observed_recurse_submodules,
+                include: status
+                    .observed_include
+                    .iter()
+                    .zip(&status.included_artifacts)
+                    .map(|(include, artifact)| IncludedArtifact {
+                        include: include.clone(),
+                        artifact: artifact.clone(),
+                        local_path: None,
+                    })
+                    .collect(),
             },
         })
     }
@@ -461,9 +526,24 @@ pub fn fetch(
         operation: "reading the fetched commit".into(),
         message: e.to_string(),
     })?;
+    let mut include = Vec::new();
+    for included in &source.content.include {
+        let name = included.include.repository.name.clone();
+        let tarball = included
+            .local_path
+            .clone()
+            .ok_or_else(|| SourceError::IncludeUnavailable { name: name.clone() })?;
+        include.push(archive::IncludeFiles {
+            from_path: included.include.from_path.clone(),
+            to_path: included.include.to_path().to_string(),
+            name,
+            tarball,
+        });
+    }
     let settings = ArchiveSettings {
         ignore: source.content.ignore.clone(),
         sparse_checkout: source.content.sparse_checkout.clone(),
+        include,
     };
     let object_dir = Storage::object_dir(KIND_DIR, namespace, name);
     let mut counts = ArchiveCounts::default();
@@ -500,6 +580,36 @@ pub fn resolve(source: &GitSource) -> Result<RemoteHead, SourceError> {
     with_timeout(source, "listing references", |s, _| remote::resolve(s))
 }
 
+/// The latest artifact of the GitRepository `namespace/name` in `storage`
+/// (see [`Storage::latest`]), as [`GitSource::from_spec_including`] wants
+/// it; none when there is none or it cannot be read.
+pub fn included_from_storage(
+    storage: &Storage,
+    namespace: &str,
+    name: &str,
+) -> Option<(Artifact, PathBuf)> {
+    let stored = storage
+        .latest(&Storage::object_dir(KIND_DIR, namespace, name))
+        .ok()??;
+    let commit = stored
+        .path
+        .rsplit('/')
+        .next()
+        .and_then(|f| f.strip_suffix(".tar.gz"))
+        .unwrap_or_default()
+        .to_string();
+    let artifact = Artifact {
+        url: storage.url(&stored.path),
+        path: stored.path,
+        revision: format!("sha1:{commit}"),
+        digest: Some(stored.digest),
+        last_update_time: now_rfc3339(),
+        size: i64::try_from(stored.size).ok(),
+        metadata: Default::default(),
+    };
+    Some((artifact, stored.local_path))
+}
+
 /// Records a stored artifact in a GitRepository's status, with the
 /// content settings it was built from.
 pub fn record(status: &mut GitRepositoryStatus, source: &GitSource, fetched: &FetchedArtifact) {
@@ -507,6 +617,18 @@ pub fn record(status: &mut GitRepositoryStatus, source: &GitSource, fetched: &Fe
     status.observed_ignore = source.content.ignore.clone();
     status.observed_sparse_checkout = source.content.sparse_checkout.clone();
     status.observed_recurse_submodules = source.content.recurse_submodules;
+    status.included_artifacts = source
+        .content
+        .include
+        .iter()
+        .map(|i| i.artifact.clone())
+        .collect();
+    status.observed_include = source
+        .content
+        .include
+        .iter()
+        .map(|i| i.include.clone())
+        .collect();
 }
 
 /// Runs `work` on a thread and waits at most `source.timeout`; on time-out

@@ -156,6 +156,34 @@ impl Storage {
         }))
     }
 
+    /// The artifact `latest.tar.gz` of an object points at, with its
+    /// digest and size read from the file; none when the object has no
+    /// artifact. The file name (`<commit>.tar.gz`) is all that tells the
+    /// revision here, so it is `sha1:<commit>`.
+    pub fn latest(&self, object_dir: &str) -> Result<Option<StoredArtifact>, StorageError> {
+        let dir = self.root.join(object_dir);
+        let link = dir.join(LATEST);
+        let target = match fs::read_link(&link) {
+            Ok(target) => target,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(err("read", &link, e)),
+        };
+        let Some(file) = target.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+            return Ok(None);
+        };
+        let local_path = dir.join(&file);
+        let mut reader = File::open(&local_path).map_err(|e| err("open", &local_path, e))?;
+        let mut hash = Sha256::new();
+        let size = io::copy(&mut reader, &mut HashWriter(&mut hash))
+            .map_err(|e| err("read", &local_path, e))?;
+        Ok(Some(StoredArtifact {
+            path: format!("{object_dir}/{file}"),
+            local_path,
+            digest: digest_string(&hash.finalize()),
+            size,
+        }))
+    }
+
     /// The artifacts of an object, newest first.
     pub fn artifacts(&self, object_dir: &str) -> Result<Vec<PathBuf>, StorageError> {
         let dir = self.root.join(object_dir);
@@ -233,6 +261,19 @@ fn err(action: &'static str, path: &Path, e: io::Error) -> StorageError {
 
 /// `sha256:<hex>`, as Flux writes artifact and history digests, from a
 /// finished SHA-256 hash.
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 pub(crate) fn digest_string(hash: &[u8]) -> String {
     hash.iter().fold(String::from("sha256:"), |mut out, b| {
         out.push_str(&format!("{b:02x}"));
