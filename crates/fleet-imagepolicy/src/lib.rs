@@ -28,7 +28,9 @@
 //! assert_eq!(ImageReference::parse("nginx").unwrap().canonical_name(), "docker.io/library/nginx");
 //! ```
 
+pub mod commit_message;
 pub mod gofloat;
+pub mod gotemplate;
 pub mod policy;
 pub mod reference;
 pub mod registry;

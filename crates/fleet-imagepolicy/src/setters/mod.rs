@@ -68,6 +68,12 @@ impl Policies {
         self.latest.keys().map(String::as_str)
     }
 
+    /// The known policies and their latest images, `NAMESPACE:NAME` in
+    /// order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &ImageRef)> {
+        self.latest.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
     /// Whether no policy is known.
     pub fn is_empty(&self) -> bool {
         self.latest.is_empty()
