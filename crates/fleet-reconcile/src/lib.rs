@@ -43,6 +43,7 @@
 
 pub mod apply;
 pub mod artifact;
+pub mod automation;
 pub mod cel_expr;
 pub mod changeset;
 pub mod cleanup;

@@ -1,4 +1,4 @@
-//! `fleet image select|scan|update`: Flux's image automation, by hand.
+//! `fleet image select|scan|update|automate`: Flux's image automation, by hand.
 
 use super::Output;
 use anyhow::{Context, Result, bail};
@@ -29,6 +29,9 @@ enum Command {
     Scan(ScanArgs),
     /// Rewrite the fields marked `# {"$imagepolicy": "NS:NAME"}` under DIR.
     Update(UpdateArgs),
+    /// Run an ImageUpdateAutomation once: check out its GitRepository,
+    /// rewrite the marked fields, commit and push.
+    Automate(super::image_automate::AutomateArgs),
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -203,6 +206,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         Command::Select(a) => select(a),
         Command::Scan(a) => scan(a),
         Command::Update(a) => update(a),
+        Command::Automate(a) => super::image_automate::automate(a),
     }
 }
 
@@ -341,7 +345,7 @@ fn scan(args: &ScanArgs) -> Result<ExitCode> {
 }
 
 /// Parses `NS:NAME=IMAGE:TAG[@DIGEST]`.
-fn parse_policy(arg: &str) -> Result<(String, String, ImageRef)> {
+pub(super) fn parse_policy(arg: &str) -> Result<(String, String, ImageRef)> {
     let usage = || format!("--policy {arg:?}: expected NAMESPACE:NAME=IMAGE:TAG[@DIGEST]");
     let (policy, image) = arg.split_once('=').with_context(usage)?;
     let (namespace, name) = policy.split_once(':').with_context(usage)?;

@@ -8,6 +8,7 @@ pub mod cluster_status;
 pub mod diff;
 pub mod envsubst;
 pub mod image;
+pub mod image_automate;
 pub mod ks_target;
 pub mod objects;
 pub mod plan;

@@ -521,6 +521,29 @@ pub fn key_file_entries(files: &[PathBuf]) -> Result<Vec<(String, Vec<u8>)>, Loc
     Ok(entries)
 }
 
+/// Every object of `kind` in `files`, typed (a v1beta2 image object is
+/// upgraded to v1 first); a schema error names the file and line.
+pub fn typed_objects_in_files<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+    files: &[PathBuf],
+    kind: &str,
+) -> Result<Vec<T>, LocalError> {
+    let mut out = Vec::new();
+    for file in files {
+        for object in read_object_file(what, file)? {
+            if object.value.get("kind").and_then(Value::as_str) != Some(kind) {
+                continue;
+            }
+            let upgraded = RepoObject {
+                value: fleet_model::flux::image::upgrade_v1beta2(&object.value),
+                ..object
+            };
+            out.push(typed(&upgraded)?);
+        }
+    }
+    Ok(out)
+}
+
 /// The first GitRepository in `file`: its namespace (`default` when
 /// unset), name and spec. A schema error names the file and line.
 pub fn git_repository_in_file(

@@ -247,6 +247,67 @@ pub struct LabelSelector {
     pub match_expressions: Vec<LabelSelectorRequirement>,
 }
 
+impl LabelSelector {
+    /// Whether an object with `labels` is selected, as
+    /// `metav1.LabelSelectorAsSelector` decides: every `matchLabels` entry
+    /// equal, `In` (the label set to one of `values`), `NotIn` (unset or
+    /// none of them), `Exists`, `DoesNotExist`. An empty selector selects
+    /// everything. A requirement Kubernetes refuses (an unknown operator,
+    /// `In`/`NotIn` without values, `Exists`/`DoesNotExist` with values) is
+    /// an error naming it.
+    ///
+    /// ```
+    /// use fleet_model::flux::meta::LabelSelector;
+    /// let selector: LabelSelector = serde_json::from_value(serde_json::json!({
+    ///     "matchLabels": {"team": "a"},
+    ///     "matchExpressions": [{"key": "tier", "operator": "In", "values": ["web", "api"]}]
+    /// })).unwrap();
+    /// let labels = [("team", "a"), ("tier", "web")];
+    /// assert_eq!(selector.matches(labels), Ok(true));
+    /// assert_eq!(selector.matches([("team", "a")]), Ok(false));
+    /// ```
+    pub fn matches<'a>(
+        &self,
+        labels: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<bool, String> {
+        let labels: std::collections::BTreeMap<&str, &str> = labels.into_iter().collect();
+        let mut selected = self
+            .match_labels
+            .iter()
+            .all(|(k, v)| labels.get(k.as_str()) == Some(&v.as_str()));
+        for requirement in &self.match_expressions {
+            let key = requirement.key.as_str();
+            let values = &requirement.values;
+            let value = labels.get(key);
+            let matched = match requirement.operator.as_str() {
+                "In" | "NotIn" if values.is_empty() => {
+                    return Err(format!(
+                        "label selector requirement on '{key}': values must be non-empty for operator {}",
+                        requirement.operator
+                    ));
+                }
+                "Exists" | "DoesNotExist" if !values.is_empty() => {
+                    return Err(format!(
+                        "label selector requirement on '{key}': values must be empty for operator {}",
+                        requirement.operator
+                    ));
+                }
+                "In" => value.is_some_and(|v| values.iter().any(|x| x == v)),
+                "NotIn" => !value.is_some_and(|v| values.iter().any(|x| x == v)),
+                "Exists" => value.is_some(),
+                "DoesNotExist" => value.is_none(),
+                other => {
+                    return Err(format!(
+                        "label selector requirement on '{key}': \"{other}\" is not a valid label selector operator (In, NotIn, Exists, DoesNotExist)"
+                    ));
+                }
+            };
+            selected &= matched;
+        }
+        Ok(selected)
+    }
+}
+
 /// One set-based label requirement.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 pub struct LabelSelectorRequirement {
@@ -257,4 +318,55 @@ pub struct LabelSelectorRequirement {
     /// Values for `In` and `NotIn`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<String>,
+}
+
+#[cfg(test)]
+mod label_selector_tests {
+    use super::{LabelSelector, LabelSelectorRequirement};
+
+    fn req(key: &str, operator: &str, values: &[&str]) -> LabelSelectorRequirement {
+        LabelSelectorRequirement {
+            key: key.into(),
+            operator: operator.into(),
+            values: values.iter().map(|v| v.to_string()).collect(),
+        }
+    }
+
+    fn selector(reqs: Vec<LabelSelectorRequirement>) -> LabelSelector {
+        LabelSelector {
+            match_labels: Default::default(),
+            match_expressions: reqs,
+        }
+    }
+
+    #[test]
+    fn set_based_requirements_match_as_kubernetes_and_bad_ones_are_errors() {
+        let labels = [("tier", "web"), ("env", "prod")];
+        assert_eq!(LabelSelector::default().matches(labels), Ok(true));
+        let cases = [
+            (req("tier", "NotIn", &["api"]), true),
+            (req("tier", "NotIn", &["web"]), false),
+            (req("team", "NotIn", &["x"]), true),
+            (req("env", "Exists", &[]), true),
+            (req("team", "Exists", &[]), false),
+            (req("team", "DoesNotExist", &[]), true),
+            (req("env", "DoesNotExist", &[]), false),
+            (req("team", "In", &["x"]), false),
+        ];
+        for (requirement, expected) in cases {
+            let name = format!("{requirement:?}");
+            assert_eq!(
+                selector(vec![requirement]).matches(labels),
+                Ok(expected),
+                "{name}"
+            );
+        }
+        for bad in [
+            req("tier", "In", &[]),
+            req("tier", "Exists", &["x"]),
+            req("tier", "Equals", &["web"]),
+        ] {
+            assert!(selector(vec![bad]).matches(labels).is_err());
+        }
+    }
 }
