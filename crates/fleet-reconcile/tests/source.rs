@@ -828,3 +828,92 @@ fn spec_include_copies_another_artifact_in_and_a_new_included_artifact_rebuilds(
     );
     assert_eq!(e.to_string(), "no artifact available for include 'shared'");
 }
+
+#[test]
+fn recurse_submodules_packs_nested_submodules_at_their_recorded_commits() {
+    let root = tempfile::tempdir().unwrap();
+    // leaf <- lib <- fleet, with relative URLs as `git submodule add` records them.
+    let leaf = Workdir::new(root.path(), "leaf");
+    leaf.write(&[("leaf.txt", "leaf v1\n")]);
+    leaf.commit("leaf");
+    leaf.push();
+    let lib = Workdir::new(root.path(), "lib");
+    lib.write(&[("lib/base.yaml", "kind: ConfigMap\n")]);
+    lib.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        "../leaf.git",
+        "vendor/leaf",
+    ]);
+    lib.commit("lib");
+    lib.push();
+    let (work, _) = fleet_repo(root.path());
+    work.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        "../lib.git",
+        "third_party/lib",
+    ]);
+    let commit = work.commit("with lib");
+    work.push();
+    // The submodule moves on afterwards: the recorded commit is what counts.
+    leaf.write(&[("leaf.txt", "leaf v2\n")]);
+    leaf.commit("leaf 2");
+    leaf.push();
+
+    let daemon = GitDaemon::start(root.path());
+    let store = tempfile::tempdir().unwrap();
+    let storage = Storage::new(store.path());
+    let mut src = main_branch(&daemon.url("fleet.git"));
+    let without = stored(source::fetch(&src, &storage, "ns", "plain", None).unwrap());
+    // Without recursion a submodule is an empty directory, as go-git
+    // leaves it.
+    let plain: Vec<String> = names(&without.local_path)
+        .into_iter()
+        .filter(|n| n.starts_with("third_party"))
+        .collect();
+    assert_eq!(plain, ["third_party", "third_party/lib"]);
+
+    src.content.recurse_submodules = true;
+    let with = stored(source::fetch(&src, &storage, "ns", "fleet", None).unwrap());
+    assert_eq!(with.revision, format!("main@sha1:{commit}"));
+    let files = entries(&with.local_path);
+    let get = |name: &str| {
+        files
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| String::from_utf8_lossy(&e.data).into_owned())
+    };
+    assert_eq!(
+        get("third_party/lib/lib/base.yaml").as_deref(),
+        Some("kind: ConfigMap\n")
+    );
+    assert_eq!(
+        get("third_party/lib/vendor/leaf/leaf.txt").as_deref(),
+        Some("leaf v1\n")
+    );
+    assert!(get(".gitmodules").is_none(), "VCS files stay out");
+    let listed: Vec<String> = files.iter().map(|e| e.name.clone()).collect();
+    let mut sorted = listed.clone();
+    sorted.sort_by(|a, b| a.split('/').cmp(b.split('/')));
+    assert_eq!(listed, sorted);
+    // Same tree over file://: the same digest.
+    let mut local = main_branch(&format!("file://{}", work.bare.display()));
+    local.content.recurse_submodules = true;
+    let again = stored(source::fetch(&local, &storage, "ns", "again", None).unwrap());
+    assert_eq!(again.digest, with.digest);
+
+    // A submodule that cannot be fetched names itself.
+    std::fs::rename(root.path().join("leaf.git"), root.path().join("gone.git")).unwrap();
+    let e = source::fetch(&src, &storage, "ns", "fleet", None).unwrap_err();
+    assert!(
+        e.to_string().contains("fetching submodule 'vendor/leaf'"),
+        "{e}"
+    );
+}

@@ -1,7 +1,8 @@
 //! The content-addressed tar.gz of a commit's tree, as fluxcd/pkg
 //! `storage.Archive` writes it: the top directory `.` then every directory
 //! and regular file depth first in name order (Go's `filepath.Walk`),
-//! symbolic links and submodules skipped, owner and group ids and names
+//! symbolic links skipped, submodules empty directories (their files
+//! added with `recurseSubmodules`), owner and group ids and names
 //! empty, times zero, modes normalised (directories `0750`, files `0600`,
 //! executables `0700`), gzip without a time stamp. The same tree gives the
 //! same bytes, and so the same `sha256:` digest, on every machine.
@@ -60,6 +61,23 @@ pub struct ArchiveSettings {
     pub sparse_checkout: Vec<String>,
     /// `spec.include`: other artifacts copied in.
     pub include: Vec<IncludeFiles>,
+    /// `spec.recurseSubmodules`: the fetched submodules, packed at their
+    /// paths (submodules are left out when empty).
+    pub submodules: Vec<SubmoduleTree>,
+}
+
+/// A fetched submodule: its repository and the commit the superproject
+/// records, with its own submodules.
+#[derive(Debug, Clone)]
+pub struct SubmoduleTree {
+    /// The path in the superproject.
+    pub path: String,
+    /// The repository holding the commit.
+    pub repo: gix::Repository,
+    /// The commit.
+    pub commit: ObjectId,
+    /// Its submodules.
+    pub nested: Vec<SubmoduleTree>,
 }
 
 /// One `spec.include` entry with its artifact on disk: the artifact's
@@ -123,6 +141,9 @@ pub fn write_archive(
         .id;
     let mut entries = Vec::new();
     walk(repo, tree_id, "", &mut entries)?;
+    for submodule in &settings.submodules {
+        add_submodule(submodule, &submodule.path, &mut entries)?;
+    }
     let sparse: Vec<String> = settings
         .sparse_checkout
         .iter()
@@ -203,6 +224,45 @@ pub fn write_archive(
     Ok(counts)
 }
 
+/// Adds the files of `submodule` (and of its own submodules) under
+/// `path`, read into memory from its repository.
+fn add_submodule(
+    submodule: &SubmoduleTree,
+    path: &str,
+    entries: &mut Vec<Entry>,
+) -> Result<(), ArchiveError> {
+    let repo = &submodule.repo;
+    let tree = repo
+        .find_object(submodule.commit)
+        .map_err(|e| object(path, e))?
+        .peel_to_tree()
+        .map_err(|e| object(path, e))?
+        .id;
+    // The superproject's walk gave the submodule's directory already.
+    let mut found = Vec::new();
+    walk(repo, tree, path, &mut found)?;
+    for entry in found {
+        let kind = match entry.kind {
+            Kind::File { blob, executable } => {
+                let data = repo.find_object(blob).map_err(|e| object(&entry.path, e))?;
+                Kind::Data {
+                    data: data.data.clone(),
+                    executable,
+                }
+            }
+            other => other,
+        };
+        entries.push(Entry {
+            path: entry.path,
+            kind,
+        });
+    }
+    for nested in &submodule.nested {
+        add_submodule(nested, &format!("{path}/{}", nested.path), entries)?;
+    }
+    Ok(())
+}
+
 fn in_sparse(path: &str, is_dir: bool, sparse: &[String]) -> bool {
     sparse.iter().any(|dir| {
         path == dir
@@ -254,8 +314,15 @@ fn walk(
                     executable: mode.is_executable(),
                 },
             });
+        } else if mode.is_commit() {
+            // A submodule is an empty directory, as go-git checks it out;
+            // with `recurseSubmodules` its files are added under it.
+            out.push(Entry {
+                path,
+                kind: Kind::Dir,
+            });
         }
-        // Symbolic links and submodules (commits) are skipped.
+        // Symbolic links are skipped.
     }
     Ok(())
 }

@@ -37,6 +37,7 @@ pub mod reference;
 mod remote;
 mod ssh;
 pub mod storage;
+mod submodule;
 pub mod writeback;
 
 use std::collections::BTreeMap;
@@ -540,10 +541,18 @@ pub fn fetch(
             tarball,
         });
     }
+    // Submodules' scratch repositories live until the archive is written.
+    let mut submodule_dirs = Vec::new();
+    let submodules = if source.content.recurse_submodules {
+        submodule::fetch_all(source, &source.url, &repo, commit, 0, &mut submodule_dirs)?
+    } else {
+        Vec::new()
+    };
     let settings = ArchiveSettings {
         ignore: source.content.ignore.clone(),
         sparse_checkout: source.content.sparse_checkout.clone(),
         include,
+        submodules,
     };
     let object_dir = Storage::object_dir(KIND_DIR, namespace, name);
     let mut counts = ArchiveCounts::default();

@@ -52,11 +52,6 @@ pub(super) fn check(source: &GitSource) -> Result<(), SourceError> {
             });
         }
     }
-    if source.content.recurse_submodules {
-        return Err(SourceError::Unsupported {
-            what: "spec.recurseSubmodules".into(),
-        });
-    }
     if let Reference::Semver(range) = &source.reference {
         Constraint::parse(range).map_err(|e| SourceError::InvalidRange {
             range: range.clone(),
