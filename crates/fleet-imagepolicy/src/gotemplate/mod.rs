@@ -9,6 +9,16 @@
 //! nesting at 100 (Go: 100000), parenthesis and control-structure nesting at 100, and
 //! values built by functions at 1,000,000 nodes. Exceeding a bound is an [`Error::Exec`]
 //! (or [`Error::Parse`] for nesting).
+//!
+//! Not supported (refused at parse time): Sprig functions outside
+//! the hermetic subset listed in `sprig.rs` (date, regex, semver, most crypto, float math,
+//! `must*`, dictionary surgery, `fromJson`), custom delimiters and `missingkey` options;
+//! `printf` lacks `%#v`, `%[n]` and `*` widths. Known differences: Sprig's `int64` results are
+//! plain integers here, so a few error messages name `int` where Go says `int64`, and a
+//! function taking an `int` accepts them where Go refuses (`trunc (add 1 2) s`).
+//!
+//! The expected outputs of `tests/gotemplate/cases` come from Go itself: `cd
+//! tests/gotemplate/oracle && go run . ../cases` regenerates them.
 
 mod ast;
 mod codec;
