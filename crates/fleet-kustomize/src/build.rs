@@ -408,18 +408,45 @@ pub(crate) fn read_text(fs: &dyn FileSystem, path: &str) -> Result<String> {
 /// and `kind: List` documents contribute their items.
 pub(crate) fn load_resources(text: &str, file: &str) -> Result<Vec<Resource>> {
     // Plain timestamps come out of kustomize as Go's JSON writes a
-    // time.Time (kyaml's RNode.MarshalJSON decodes with go-yaml v3).
+    // time.Time (kyaml's RNode.MarshalJSON decodes with go-yaml v3), and
+    // folded scalars as go-yaml writes and reads them back.
     let limits = fleet_model::yaml::Limits {
         go_json_timestamps: true,
+        go_folded_round_trip: true,
         ..Default::default()
     };
-    let docs = fleet_model::yaml::parse_documents_with(text, limits).map_err(|e| Error::Yaml {
-        file: file.to_string(),
-        error: e,
-    })?;
+    let parse = |limits| {
+        fleet_model::yaml::parse_documents_with(text, limits).map_err(|e| Error::Yaml {
+            file: file.to_string(),
+            error: e,
+        })
+    };
+    let docs = parse(limits)?;
+    let is_list = |value: &Value| {
+        value
+            .get("kind")
+            .and_then(Value::as_str)
+            .is_some_and(|k| k.ends_with("List"))
+            && value.get("items").is_some()
+    };
+    // A List's items are taken apart from a decoded map, without the
+    // folded-scalar round trip: read them once more without it.
+    let unrounded = if docs.iter().any(|d| is_list(&d.value)) {
+        Some(parse(fleet_model::yaml::Limits {
+            go_folded_round_trip: false,
+            ..limits
+        })?)
+    } else {
+        None
+    };
     let mut out = Vec::new();
-    for doc in docs {
-        let value = doc.value;
+    for (index, doc) in docs.into_iter().enumerate() {
+        let value = match &unrounded {
+            Some(plain) if is_list(&doc.value) => {
+                plain.get(index).map_or(doc.value, |d| d.value.clone())
+            }
+            _ => doc.value,
+        };
         if value.is_null() {
             continue;
         }

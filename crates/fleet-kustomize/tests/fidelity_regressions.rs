@@ -66,6 +66,7 @@ fidelity! {
     patch_that_is_both_strategic_merge_and_json6902,
     go_regexp_literal_brace_in_target,
     replica_count_keeps_a_quoted_type,
+    folded_scalars_through_go_yaml_round_trip,
 }
 
 /// Every fixture directory has a test above, so none is silently skipped.
@@ -81,6 +82,7 @@ fn every_fidelity_fixture_is_tested() {
         "patch_that_is_both_strategic_merge_and_json6902",
         "go_regexp_literal_brace_in_target",
         "replica_count_keeps_a_quoted_type",
+        "folded_scalars_through_go_yaml_round_trip",
     ];
     let root = fixture("");
     let mut dirs: Vec<String> = std::fs::read_dir(&root)

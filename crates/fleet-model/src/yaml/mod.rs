@@ -18,11 +18,13 @@
 //! assert_eq!(fleet_model::yaml::to_string(&docs[1].value), "b:\n- x\n- \"y\"\n");
 //! ```
 
+mod folded;
 mod read;
 mod scalar;
 mod timestamp;
 mod write;
 
+pub use folded::go_folded_round_trip;
 pub use read::{Document, Limits, YamlError, parse_documents, parse_documents_with, parse_one};
 
 /// The value a plain (unquoted, untagged) scalar with this text reads as:

@@ -35,6 +35,12 @@ pub struct Limits {
     /// In a flow collection a timestamp holding `:` is re-quoted by the
     /// emitter first and stays text.
     pub go_json_timestamps: bool,
+    /// Give folded block scalars (`>`) the value go-yaml gives them after
+    /// writing and reading them once more ([`super::go_folded_round_trip`]),
+    /// as kyaml does to every resource kustomize loads. Values under a
+    /// resource's `metadata.annotations` are left as read: kustomize
+    /// rewrites that mapping before the round trip.
+    pub go_folded_round_trip: bool,
 }
 
 impl Default for Limits {
@@ -45,6 +51,7 @@ impl Default for Limits {
             allow_duplicate_keys: false,
             go_yaml_v2_scalars: false,
             go_json_timestamps: false,
+            go_folded_round_trip: false,
         }
     }
 }
@@ -104,6 +111,16 @@ enum Frame {
         anchor: usize,
         size: usize,
     },
+}
+
+/// Whether the scalar about to complete is a value of the document's
+/// `metadata.annotations`.
+fn under_annotations(stack: &[Frame]) -> bool {
+    let key_is = |frame: &Frame, want: &str| matches!(frame, Frame::Mapping { key: Some((k, _)), .. } if k == want);
+    stack.len() == 3
+        && matches!(stack[2], Frame::Mapping { key: Some(_), .. })
+        && key_is(&stack[1], "annotations")
+        && key_is(&stack[0], "metadata")
 }
 
 /// The first character libyaml (and go-yaml, which kubectl, kustomize and
@@ -224,6 +241,13 @@ pub fn parse_documents_with(text: &str, limits: Limits) -> Result<Vec<Document>,
                     && let Some(t) = super::timestamp::parse(&text)
                 {
                     value = Value::String(super::timestamp::rfc3339_nano(&t));
+                }
+                if limits.go_folded_round_trip
+                    && style == ScalarStyle::Folded
+                    && !under_annotations(&stack)
+                    && let Value::String(folded) = &value
+                {
+                    value = Value::String(super::folded::go_folded_round_trip(folded));
                 }
                 Some((value, 1, 1, anchor))
             }
