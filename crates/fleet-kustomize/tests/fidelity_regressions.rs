@@ -67,6 +67,8 @@ fidelity! {
     go_regexp_literal_brace_in_target,
     replica_count_keeps_a_quoted_type,
     folded_scalars_through_go_yaml_round_trip,
+    nel_is_a_line_break,
+    nel_folds_in_quoted_scalars,
 }
 
 /// Every fixture directory has a test above, so none is silently skipped.
@@ -83,6 +85,8 @@ fn every_fidelity_fixture_is_tested() {
         "go_regexp_literal_brace_in_target",
         "replica_count_keeps_a_quoted_type",
         "folded_scalars_through_go_yaml_round_trip",
+        "nel_is_a_line_break",
+        "nel_folds_in_quoted_scalars",
     ];
     let root = fixture("");
     let mut dirs: Vec<String> = std::fs::read_dir(&root)

@@ -113,6 +113,43 @@ enum Frame {
     },
 }
 
+/// `text` with every raw NEL (U+0085) outside quoted scalars turned into a
+/// line feed: go-yaml reads NEL as a line break, as YAML 1.1 does, so a NEL
+/// in a block scalar or between tokens ends the line, while YAML 1.2
+/// parsers take it as text there. In quoted scalars both fold it like any
+/// line break, and there go-yaml does not check the next line's
+/// indentation, so those are left for the parser.
+fn nel_as_line_feed(text: &str) -> String {
+    // Character ranges of quoted scalars, as far as the text parses.
+    let mut quoted: Vec<(usize, usize)> = Vec::new();
+    for item in Parser::new_from_str(text) {
+        let Ok((event, span)) = item else { break };
+        if let Event::Scalar(_, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted, _, _) = event
+        {
+            quoted.push((span.start.index(), span.end.index()));
+        }
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut next = quoted.iter().peekable();
+    for (index, c) in text.chars().enumerate() {
+        while next.peek().is_some_and(|(_, end)| *end <= index) {
+            next.next();
+        }
+        let in_quotes = next.peek().is_some_and(|(start, _)| *start <= index);
+        out.push(if c == '\u{85}' && !in_quotes { '\n' } else { c });
+    }
+    out
+}
+
+/// The parser's message in go-yaml's words where they differ, so an error
+/// reads as kubectl's does.
+fn go_yaml_wording(message: &str) -> String {
+    match message {
+        "simple key expect ':'" => "could not find expected ':'".to_string(),
+        other => other.to_string(),
+    }
+}
+
 /// Whether the scalar about to complete is a value of the document's
 /// `metadata.annotations`.
 fn under_annotations(stack: &[Frame]) -> bool {
@@ -154,6 +191,13 @@ fn check_printable(text: &str) -> Result<(), YamlError> {
 /// Parses every document of a stream with explicit limits.
 pub fn parse_documents_with(text: &str, limits: Limits) -> Result<Vec<Document>, YamlError> {
     check_printable(text)?;
+    let normalized;
+    let text = if text.contains('\u{85}') {
+        normalized = nel_as_line_feed(text);
+        normalized.as_str()
+    } else {
+        text
+    };
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, (Value, usize)> = HashMap::new();
@@ -191,7 +235,7 @@ pub fn parse_documents_with(text: &str, limits: Limits) -> Result<Vec<Document>,
         let (event, span) = item.map_err(|e| YamlError {
             line: e.marker().line(),
             column: e.marker().col() + 1,
-            message: e.info().to_string(),
+            message: go_yaml_wording(e.info()),
         })?;
         last_span = Some(span);
         // (value, nodes it adds to the budget, its full size, anchor id): a
