@@ -69,6 +69,7 @@ fidelity! {
     folded_scalars_through_go_yaml_round_trip,
     nel_is_a_line_break,
     nel_folds_in_quoted_scalars,
+    patched_scalar_keeps_a_quoted_style,
 }
 
 /// Every fixture directory has a test above, so none is silently skipped.
@@ -87,6 +88,7 @@ fn every_fidelity_fixture_is_tested() {
         "folded_scalars_through_go_yaml_round_trip",
         "nel_is_a_line_break",
         "nel_folds_in_quoted_scalars",
+        "patched_scalar_keeps_a_quoted_style",
     ];
     let root = fixture("");
     let mut dirs: Vec<String> = std::fs::read_dir(&root)

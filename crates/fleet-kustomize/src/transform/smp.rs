@@ -142,7 +142,24 @@ pub fn merge(dest: Option<Value>, patch: Value, ctx: Context<'_>) -> Merged {
             Merged::Value(Value::Mapping(dm))
         }
         Value::Sequence(items) => Merged::Value(merge_list(dest, items, ctx)),
-        other => Merged::Value(other),
+        other => Merged::Value(scalar_over(dest.as_ref(), other)),
+    }
+}
+
+/// A scalar of the patch merged over `dest`. kyaml gives the patch's node
+/// the destination's style (`Merger.SetStyle`), so a number or boolean
+/// merged over a quoted string is written quoted and reads back as a
+/// string. A string that had to be quoted tells that its node was; one
+/// that could be plain is taken to have been plain. Not modelled: a quoted
+/// string merged over a number keeps the number's plain style in kyaml
+/// until the resource is next written out, so a second patch in the same
+/// run that merges a number over it gets a number there.
+fn scalar_over(dest: Option<&Value>, patch: Value) -> Value {
+    let quoted = matches!(dest, Some(Value::String(d)) if fleet_model::yaml::is_written_quoted(d));
+    match patch {
+        Value::Number(n) if quoted => Value::String(n.as_text().to_string()),
+        Value::Bool(b) if quoted => Value::String(b.to_string()),
+        other => other,
     }
 }
 

@@ -26,6 +26,7 @@ mod write;
 
 pub use folded::go_folded_round_trip;
 pub use read::{Document, Limits, YamlError, parse_documents, parse_documents_with, parse_one};
+pub use scalar::is_written_quoted;
 
 /// The value a plain (unquoted, untagged) scalar with this text reads as:
 /// null, boolean, number or string.

@@ -29,6 +29,19 @@ pub(crate) fn resolve_plain_go_yaml_v2(text: &str) -> Value {
     }
 }
 
+/// Whether go-yaml v3 writes `s` in any style but plain (quoted, or a
+/// literal block): a string read from such a scalar kept that style, which
+/// kyaml's strategic merge hands on to a value merged over it.
+///
+/// ```
+/// assert!(fleet_model::yaml::is_written_quoted("8443"));
+/// assert!(fleet_model::yaml::is_written_quoted("a: b"));
+/// assert!(!fleet_model::yaml::is_written_quoted("web"));
+/// ```
+pub fn is_written_quoted(s: &str) -> bool {
+    string_style_with(s, false) != StringStyle::Plain
+}
+
 /// How the writer must present a string so that it reads back as the same string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum StringStyle {
