@@ -408,11 +408,12 @@ pub(crate) fn read_text(fs: &dyn FileSystem, path: &str) -> Result<String> {
 /// and `kind: List` documents contribute their items.
 pub(crate) fn load_resources(text: &str, file: &str) -> Result<Vec<Resource>> {
     // Plain timestamps come out of kustomize as Go's JSON writes a
-    // time.Time (kyaml's RNode.MarshalJSON decodes with go-yaml v3), and
-    // folded scalars as go-yaml writes and reads them back.
+    // time.Time (kyaml's RNode.MarshalJSON decodes with go-yaml v3),
+    // folded scalars as go-yaml writes and reads them back, annotations as
+    // the text they hold.
     let limits = fleet_model::yaml::Limits {
         go_json_timestamps: true,
-        go_folded_round_trip: true,
+        kyaml_resource: true,
         ..Default::default()
     };
     let parse = |limits| {
@@ -433,7 +434,7 @@ pub(crate) fn load_resources(text: &str, file: &str) -> Result<Vec<Resource>> {
     // folded-scalar round trip: read them once more without it.
     let unrounded = if docs.iter().any(|d| is_list(&d.value)) {
         Some(parse(fleet_model::yaml::Limits {
-            go_folded_round_trip: false,
+            kyaml_resource: false,
             ..limits
         })?)
     } else {

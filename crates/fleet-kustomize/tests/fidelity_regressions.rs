@@ -70,6 +70,8 @@ fidelity! {
     nel_is_a_line_break,
     nel_folds_in_quoted_scalars,
     patched_scalar_keeps_a_quoted_style,
+    strategic_merge_drops_null_fields_it_walks,
+    annotation_values_are_their_text,
 }
 
 /// Every fixture directory has a test above, so none is silently skipped.
@@ -89,6 +91,8 @@ fn every_fidelity_fixture_is_tested() {
         "nel_is_a_line_break",
         "nel_folds_in_quoted_scalars",
         "patched_scalar_keeps_a_quoted_style",
+        "strategic_merge_drops_null_fields_it_walks",
+        "annotation_values_are_their_text",
     ];
     let root = fixture("");
     let mut dirs: Vec<String> = std::fs::read_dir(&root)

@@ -121,7 +121,7 @@ fn apply_smp(
     }
     let ctx = Context::for_group(&before.group);
     let dest = std::mem::take(&mut resmap.resources_mut()[i].value);
-    match smp::merge(Some(dest), patch_value, ctx) {
+    match smp::merge_resource(dest, patch_value, ctx) {
         Merged::Deleted => {
             let mut n = 0;
             resmap.retain(|_| {

@@ -121,6 +121,57 @@ fn strip_directives(v: Value) -> Option<Value> {
     }
 }
 
+/// Merges `patch` into `dest` and, as kyaml's walk does while merging,
+/// removes the null fields of every mapping it walks (see [`drop_nulls`]).
+pub fn merge_resource(dest: Value, patch: Value, ctx: Context<'_>) -> Merged {
+    match merge(Some(dest), patch, ctx) {
+        Merged::Value(mut v) => {
+            drop_nulls(&mut v, ctx);
+            Merged::Value(v)
+        }
+        Merged::Deleted => Merged::Deleted,
+    }
+}
+
+/// Removes null fields from the mappings kyaml's merge walk visits: every
+/// mapping reached through mappings and through the elements (carrying
+/// their key) of lists it merges by key. Lists it replaces or unions, and
+/// lists of objects without a merge key, are not walked, so nulls there
+/// stay, as in kustomize's output.
+pub fn drop_nulls(value: &mut Value, ctx: Context<'_>) {
+    let Value::Mapping(m) = value else { return };
+    m.retain(|_, v| !v.is_null());
+    for (k, v) in m.iter_mut() {
+        let child = Context {
+            builtin: ctx.builtin,
+            field: k,
+            parent: ctx.field,
+        };
+        match v {
+            Value::Mapping(_) => drop_nulls(v, child),
+            Value::Sequence(items) => {
+                let strategy = if child.builtin {
+                    schema_list_merge(child.field, child.parent)
+                } else {
+                    None
+                };
+                let key = match &strategy {
+                    Some(ListMerge::Key(key)) => Some(*key),
+                    Some(_) => None,
+                    None => guess_key(items, &[]),
+                };
+                let Some(key) = key else { continue };
+                for item in items.iter_mut() {
+                    if item.get(key).is_some_and(|k| !k.is_null()) {
+                        drop_nulls(item, child);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Merges `patch` into `dest`.
 pub fn merge(dest: Option<Value>, patch: Value, ctx: Context<'_>) -> Merged {
     match patch {

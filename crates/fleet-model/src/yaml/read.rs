@@ -35,12 +35,14 @@ pub struct Limits {
     /// In a flow collection a timestamp holding `:` is re-quoted by the
     /// emitter first and stays text.
     pub go_json_timestamps: bool,
-    /// Give folded block scalars (`>`) the value go-yaml gives them after
-    /// writing and reading them once more ([`super::go_folded_round_trip`]),
-    /// as kyaml does to every resource kustomize loads. Values under a
-    /// resource's `metadata.annotations` are left as read: kustomize
-    /// rewrites that mapping before the round trip.
-    pub go_folded_round_trip: bool,
+    /// Read a resource as kustomize loads it through kyaml: folded block
+    /// scalars (`>`) get the value go-yaml gives them after writing and
+    /// reading them once more ([`super::go_folded_round_trip`]), and the
+    /// values of `metadata.annotations` are strings of their text
+    /// (kustomize reads annotations as `map[string]string` and writes
+    /// them back before that round trip, so `a: null` becomes `"null"` and
+    /// folded ones stay as read).
+    pub kyaml_resource: bool,
 }
 
 impl Default for Limits {
@@ -51,7 +53,7 @@ impl Default for Limits {
             allow_duplicate_keys: false,
             go_yaml_v2_scalars: false,
             go_json_timestamps: false,
-            go_folded_round_trip: false,
+            kyaml_resource: false,
         }
     }
 }
@@ -286,12 +288,16 @@ pub fn parse_documents_with(text: &str, limits: Limits) -> Result<Vec<Document>,
                 {
                     value = Value::String(super::timestamp::rfc3339_nano(&t));
                 }
-                if limits.go_folded_round_trip
-                    && style == ScalarStyle::Folded
-                    && !under_annotations(&stack)
-                    && let Value::String(folded) = &value
-                {
-                    value = Value::String(super::folded::go_folded_round_trip(folded));
+                if limits.kyaml_resource {
+                    if under_annotations(&stack) {
+                        if value.is_null() && tag.is_none() {
+                            value = Value::String(text.to_string());
+                        }
+                    } else if style == ScalarStyle::Folded
+                        && let Value::String(folded) = &value
+                    {
+                        value = Value::String(super::folded::go_folded_round_trip(folded));
+                    }
                 }
                 Some((value, 1, 1, anchor))
             }
