@@ -82,14 +82,39 @@ pub fn visit(
     create: Create,
     set: &mut dyn FnMut(&mut Value) -> Result<()>,
 ) -> Result<()> {
-    if fs.path.contains('\\') {
-        let owned = fs.segments();
-        let segments: Vec<&str> = owned.iter().map(String::as_str).collect();
-        visit_at(obj, &segments, fs.create, create, set)
+    visit_with_path(obj, fs, create, &mut |_, node| set(node))
+}
+
+/// [`visit`], also giving `set` the path of each field found: mapping keys,
+/// and `#N` for the N-th element of a sequence.
+pub fn visit_with_path(
+    obj: &mut Value,
+    fs: &FieldSpec,
+    create: Create,
+    set: &mut dyn FnMut(&[String], &mut Value) -> Result<()>,
+) -> Result<()> {
+    let owned;
+    let segments: Vec<&str> = if fs.path.contains('\\') {
+        owned = fs.segments();
+        owned.iter().map(String::as_str).collect()
     } else {
-        let segments: Vec<&str> = fs.path.split('/').filter(|s| !s.is_empty()).collect();
-        visit_at(obj, &segments, fs.create, create, set)
+        fs.path.split('/').filter(|s| !s.is_empty()).collect()
+    };
+    let mut trail = Vec::new();
+    visit_at(obj, &segments, fs.create, create, &mut trail, set)
+}
+
+/// The node at `path` (as [`visit_with_path`] gives paths), if it is there.
+pub fn node_at_mut<'a>(obj: &'a mut Value, path: &[String]) -> Option<&'a mut Value> {
+    let mut node = obj;
+    for segment in path {
+        node = match (node, segment.strip_prefix('#')) {
+            (Value::Sequence(items), Some(index)) => items.get_mut(index.parse::<usize>().ok()?)?,
+            (Value::Mapping(map), _) => map.get_mut(segment.as_str())?,
+            _ => return None,
+        };
     }
+    Some(node)
 }
 
 fn visit_at(
@@ -97,16 +122,20 @@ fn visit_at(
     path: &[&str],
     may_create: bool,
     create: Create,
-    set: &mut dyn FnMut(&mut Value) -> Result<()>,
+    trail: &mut Vec<String>,
+    set: &mut dyn FnMut(&[String], &mut Value) -> Result<()>,
 ) -> Result<()> {
     let Some((first, rest)) = path.split_first() else {
-        return set(node);
+        return set(trail, node);
     };
     match node {
         Value::Sequence(items) => {
-            for item in items {
+            for (index, item) in items.iter_mut().enumerate() {
                 if matches!(item, Value::Mapping(_) | Value::Sequence(_)) {
-                    visit_at(item, path, may_create, create, set)?;
+                    trail.push(format!("#{index}"));
+                    let result = visit_at(item, path, may_create, create, trail, set);
+                    trail.pop();
+                    result?;
                 }
             }
             Ok(())
@@ -144,7 +173,10 @@ fn visit_at(
                     }
                 }
             }
-            visit_at(field, rest, may_create, create, set)
+            trail.push(name.to_string());
+            let result = visit_at(field, rest, may_create, create, trail, set);
+            trail.pop();
+            result
         }
         // A scalar where the path goes on: nothing to visit.
         _ => Ok(()),

@@ -198,6 +198,27 @@ pub struct Resource {
     pub suffixes: Vec<String>,
     /// Vars (declared with `vars:`) whose value this resource supplies.
     pub var_names: Vec<String>,
+    /// Label and annotation values that share one node in kustomize (see
+    /// [`SharedEntry`]).
+    pub shared_entries: Vec<SharedEntry>,
+}
+
+/// A label or annotation value kustomize wrote as one YAML node at several
+/// places: its label and annotation transformers create one node per key
+/// and resource (`filtersutil.SetEntry`) and insert it wherever the key was
+/// missing, and overwrite an existing value in place. A later transformer
+/// that overwrites the key at one of those places so changes them all: an
+/// overlay's plain `labels` entry changes the selector a base's
+/// `includeSelectors` entry wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SharedEntry {
+    /// The label or annotation key.
+    pub key: String,
+    /// The mappings holding it (paths as `fieldspec::visit_with_path`
+    /// gives them).
+    pub places: Vec<Vec<String>>,
+    /// The value they share.
+    pub value: String,
 }
 
 fn str_at<'a>(v: &'a Value, path: &[&str]) -> &'a str {
@@ -218,6 +239,7 @@ impl Resource {
             prefixes: Vec::new(),
             suffixes: Vec::new(),
             var_names: Vec::new(),
+            shared_entries: Vec::new(),
         }
     }
 

@@ -72,6 +72,7 @@ fidelity! {
     patched_scalar_keeps_a_quoted_style,
     strategic_merge_drops_null_fields_it_walks,
     annotation_values_are_their_text,
+    label_values_share_one_node_per_key,
 }
 
 /// Every fixture directory has a test above, so none is silently skipped.
@@ -93,6 +94,7 @@ fn every_fidelity_fixture_is_tested() {
         "patched_scalar_keeps_a_quoted_style",
         "strategic_merge_drops_null_fields_it_walks",
         "annotation_values_are_their_text",
+        "label_values_share_one_node_per_key",
     ];
     let root = fixture("");
     let mut dirs: Vec<String> = std::fs::read_dir(&root)
