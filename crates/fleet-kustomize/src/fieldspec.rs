@@ -82,7 +82,11 @@ pub fn visit(
     create: Create,
     set: &mut dyn FnMut(&mut Value) -> Result<()>,
 ) -> Result<()> {
-    visit_with_path(obj, fs, create, &mut |_, node| set(node))
+    with_segments(fs, |segments| {
+        visit_at(obj, segments, fs.create, create, None, &mut |_, node| {
+            set(node)
+        })
+    })
 }
 
 /// [`visit`], also giving `set` the path of each field found: mapping keys,
@@ -93,24 +97,39 @@ pub fn visit_with_path(
     create: Create,
     set: &mut dyn FnMut(&[String], &mut Value) -> Result<()>,
 ) -> Result<()> {
-    let owned;
-    let segments: Vec<&str> = if fs.path.contains('\\') {
-        owned = fs.segments();
-        owned.iter().map(String::as_str).collect()
-    } else {
-        fs.path.split('/').filter(|s| !s.is_empty()).collect()
-    };
     let mut trail = Vec::new();
-    visit_at(obj, &segments, fs.create, create, &mut trail, set)
+    with_segments(fs, |segments| {
+        visit_at(obj, segments, fs.create, create, Some(&mut trail), set)
+    })
 }
 
-/// The node at `path` (as [`visit_with_path`] gives paths), if it is there.
-pub fn node_at_mut<'a>(obj: &'a mut Value, path: &[String]) -> Option<&'a mut Value> {
+/// Runs `f` on the segments of `fs`'s path (escaped slashes kept).
+fn with_segments<T>(fs: &FieldSpec, f: impl FnOnce(&[&str]) -> T) -> T {
+    if fs.path.contains('\\') {
+        let owned = fs.segments();
+        let segments: Vec<&str> = owned.iter().map(String::as_str).collect();
+        f(&segments)
+    } else {
+        let segments: Vec<&str> = fs.path.split('/').filter(|s| !s.is_empty()).collect();
+        f(&segments)
+    }
+}
+
+/// The separator of [`joined_path`].
+const PATH_SEPARATOR: char = '\u{1f}';
+
+/// A path [`visit_with_path`] gives, as one string for [`node_at_mut`].
+pub fn joined_path(path: &[String]) -> Box<str> {
+    path.join(&PATH_SEPARATOR.to_string()).into_boxed_str()
+}
+
+/// The node at a [`joined_path`], if it is there.
+pub fn node_at_mut<'a>(obj: &'a mut Value, path: &str) -> Option<&'a mut Value> {
     let mut node = obj;
-    for segment in path {
+    for segment in path.split(PATH_SEPARATOR).filter(|s| !s.is_empty()) {
         node = match (node, segment.strip_prefix('#')) {
             (Value::Sequence(items), Some(index)) => items.get_mut(index.parse::<usize>().ok()?)?,
-            (Value::Mapping(map), _) => map.get_mut(segment.as_str())?,
+            (Value::Mapping(map), _) => map.get_mut(segment)?,
             _ => return None,
         };
     }
@@ -122,19 +141,24 @@ fn visit_at(
     path: &[&str],
     may_create: bool,
     create: Create,
-    trail: &mut Vec<String>,
+    mut trail: Option<&mut Vec<String>>,
     set: &mut dyn FnMut(&[String], &mut Value) -> Result<()>,
 ) -> Result<()> {
     let Some((first, rest)) = path.split_first() else {
-        return set(trail, node);
+        return set(trail.as_deref().map_or(&[], Vec::as_slice), node);
     };
     match node {
         Value::Sequence(items) => {
             for (index, item) in items.iter_mut().enumerate() {
                 if matches!(item, Value::Mapping(_) | Value::Sequence(_)) {
-                    trail.push(format!("#{index}"));
-                    let result = visit_at(item, path, may_create, create, trail, set);
-                    trail.pop();
+                    if let Some(t) = trail.as_deref_mut() {
+                        t.push(format!("#{index}"));
+                    }
+                    let result =
+                        visit_at(item, path, may_create, create, trail.as_deref_mut(), set);
+                    if let Some(t) = trail.as_deref_mut() {
+                        t.pop();
+                    }
                     result?;
                 }
             }
@@ -173,9 +197,13 @@ fn visit_at(
                     }
                 }
             }
-            trail.push(name.to_string());
-            let result = visit_at(field, rest, may_create, create, trail, set);
-            trail.pop();
+            if let Some(t) = trail.as_deref_mut() {
+                t.push(name.to_string());
+            }
+            let result = visit_at(field, rest, may_create, create, trail.as_deref_mut(), set);
+            if let Some(t) = trail.as_deref_mut() {
+                t.pop();
+            }
             result
         }
         // A scalar where the path goes on: nothing to visit.

@@ -214,9 +214,8 @@ pub struct Resource {
 pub struct SharedEntry {
     /// The label or annotation key.
     pub key: String,
-    /// The mappings holding it (paths as `fieldspec::visit_with_path`
-    /// gives them).
-    pub places: Vec<Vec<String>>,
+    /// The mappings holding it (`fieldspec::joined_path`s).
+    pub places: Vec<Box<str>>,
     /// The value they share.
     pub value: String,
 }

@@ -3,7 +3,8 @@
 use crate::build::{Accumulator, Target};
 use crate::error::Result;
 use crate::fieldspec::{
-    Create, FieldSpec, metadata_labels_only, node_at_mut, template_labels, visit_with_path,
+    Create, FieldSpec, joined_path, metadata_labels_only, node_at_mut, template_labels,
+    visit_with_path,
 };
 use crate::resource::{ResMap, Resource, SharedEntry, ensure_mapping};
 use fleet_model::Value;
@@ -30,13 +31,13 @@ pub fn set_entries(
             .collect();
         for (k, v) in &sorted {
             // (place, whether the key was there before)
-            let mut places: Vec<(Vec<String>, bool)> = Vec::new();
+            let mut places: Vec<(Box<str>, bool)> = Vec::new();
             for fs in &specs {
                 visit_with_path(&mut r.value, fs, Create::Mapping, &mut |path, n| {
                     let m = ensure_mapping(n);
                     let existed = m.contains_key(k.as_str());
                     m.insert(k.clone(), Value::String(v.clone()));
-                    places.push((path.to_vec(), existed));
+                    places.push((joined_path(path), existed));
                     Ok(())
                 })?;
             }
@@ -50,8 +51,8 @@ pub fn set_entries(
 /// `places`: an overwritten place that shares its value with others
 /// changes them too (while they still hold the shared value), and the
 /// places where the key was new share the new value from now on.
-fn share(r: &mut Resource, key: &str, value: &str, places: &[(Vec<String>, bool)]) {
-    let mut propagate: Vec<Vec<String>> = Vec::new();
+fn share(r: &mut Resource, key: &str, value: &str, places: &[(Box<str>, bool)]) {
+    let mut propagate: Vec<Box<str>> = Vec::new();
     for (place, existed) in places {
         let held = |e: &SharedEntry| e.key == key && e.places.contains(place);
         if *existed {
@@ -83,7 +84,7 @@ fn share(r: &mut Resource, key: &str, value: &str, places: &[(Vec<String>, bool)
         }
     }
     r.shared_entries.retain(|e| e.places.len() > 1);
-    let fresh: Vec<Vec<String>> = places
+    let fresh: Vec<Box<str>> = places
         .iter()
         .filter(|(_, existed)| !existed)
         .map(|(p, _)| p.clone())
