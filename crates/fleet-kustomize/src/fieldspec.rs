@@ -201,7 +201,7 @@ fn visit_at(
                 t.push(name.to_string());
             }
             let result = visit_at(field, rest, may_create, create, trail.as_deref_mut(), set);
-            if let Some(t) = trail.as_deref_mut() {
+            if let Some(t) = trail {
                 t.pop();
             }
             result
