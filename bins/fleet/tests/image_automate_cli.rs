@@ -4,21 +4,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::path::Path;
-use std::process::Command;
 
 use fleet_testenv::git::{GitDaemon, Workdir, git};
 
 fn fleet(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_fleet"))
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("running fleet: {e}"));
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    support::fleet(args, &[])
 }
 
 fn repo(root: &Path) -> Workdir {

@@ -177,6 +177,18 @@ fn without_underscores(text: &str) -> std::borrow::Cow<'_, str> {
 /// Reads an integer the way Go's `strconv.ParseInt(s, 0, 64)` does after
 /// yaml.v3 removed the underscores: sign, then `0x`, `0o`, `0b`, a leading `0`
 /// for octal, or decimal; the result must fit in `i64` or `u64`.
+///
+/// ```
+/// use fleet_model::value::parse_go_int;
+/// assert_eq!(parse_go_int("0x1F"), Some(31));
+/// assert_eq!(parse_go_int("-010"), Some(-8));
+/// assert_eq!(parse_go_int("1_000"), Some(1000));
+/// assert_eq!(parse_go_int("18446744073709551616"), None);
+/// ```
+pub fn parse_go_int(text: &str) -> Option<i128> {
+    parse_int(text)
+}
+
 fn parse_int(text: &str) -> Option<i128> {
     let plain = without_underscores(text);
     let plain: &str = &plain;

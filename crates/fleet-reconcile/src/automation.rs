@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use fleet_imagepolicy::commit_message::{self, MessageError};
 use fleet_imagepolicy::setters::{self, Options, Policies, TreeUpdate, UnknownPolicy};
-use fleet_model::flux::image::{ImageUpdateAutomation, ImageUpdateAutomationStatus};
+use fleet_model::flux::image::{ImagePolicy, ImageUpdateAutomation, ImageUpdateAutomationStatus};
 use fleet_model::flux::source::GitRepository;
 
 use crate::source::writeback::{self, Author, SigningKey, WriteBack, WriteError, WriteOutcome};
@@ -34,12 +34,45 @@ pub struct Inputs<'a> {
     pub policies: &'a Policies,
 }
 
+/// The latest images of the ImagePolicies `automation` applies: those of
+/// its namespace with a `status.latestRef` that its `policySelector`
+/// selects (all of them when it has none), as image-automation-controller
+/// lists them.
+pub fn select_policies(
+    automation: &ImageUpdateAutomation,
+    policies: &[ImagePolicy],
+) -> Result<Policies, AutomationError> {
+    let namespace = automation
+        .metadata
+        .namespace
+        .as_deref()
+        .unwrap_or("default");
+    let selector = automation.spec.policy_selector.clone().unwrap_or_default();
+    let mut selected = Vec::new();
+    for policy in policies {
+        if policy.metadata.namespace.as_deref().unwrap_or("default") != namespace {
+            continue;
+        }
+        let labels = policy.metadata.labels.clone().unwrap_or_default();
+        if selector
+            .matches(labels.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .map_err(AutomationError::InvalidPolicySelector)?
+        {
+            selected.push(policy);
+        }
+    }
+    Ok(Policies::from_image_policies(selected))
+}
+
 /// Why a run failed; [`AutomationError::reason`] gives Flux's reason.
 #[derive(Debug, thiserror::Error)]
 pub enum AutomationError {
     /// The automation's settings cannot be used.
     #[error("invalid source configuration: {0}")]
     InvalidSourceConfig(String),
+    /// `spec.policySelector` is not a valid label selector.
+    #[error("spec.policySelector: {0}")]
+    InvalidPolicySelector(String),
     /// The message template cannot be used.
     #[error(transparent)]
     Message(#[from] MessageError),
@@ -53,11 +86,12 @@ pub enum AutomationError {
 
 impl AutomationError {
     /// The reason image-automation-controller records: `InvalidSourceConfig`,
-    /// `RemovedTemplateField`, `UpdateFailed`,
+    /// `InvalidPolicySelector`, `RemovedTemplateField`, `UpdateFailed`,
     /// `GitOperationFailed`, or the fetch's own reason.
     pub fn reason(&self) -> &'static str {
         match self {
             AutomationError::InvalidSourceConfig(_) => "InvalidSourceConfig",
+            AutomationError::InvalidPolicySelector(_) => "InvalidPolicySelector",
             AutomationError::Message(MessageError::RemovedField { .. }) => "RemovedTemplateField",
             AutomationError::Message(_) => "InvalidSourceConfig",
             AutomationError::Source(e) => e.reason(),

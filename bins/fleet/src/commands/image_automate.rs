@@ -69,23 +69,8 @@ pub(super) fn automate(args: &AutomateArgs) -> Result<ExitCode> {
         })?;
     let policies = if args.policies.is_empty() {
         let found: Vec<ImagePolicy> = typed_objects_in_files("FILE", &args.files, "ImagePolicy")?;
-        let selector = automation.spec.policy_selector.clone().unwrap_or_default();
-        let mut selected = Vec::new();
-        for policy in found {
-            if policy.metadata.namespace.as_deref().unwrap_or("default") != namespace {
-                continue;
-            }
-            let labels = policy.metadata.labels.clone().unwrap_or_default();
-            let chosen = selector
-                .matches(labels.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-                .map_err(|e| {
-                    anyhow::anyhow!("spec.policySelector: {e} (reason: InvalidPolicySelector)")
-                })?;
-            if chosen {
-                selected.push(policy);
-            }
-        }
-        let policies = Policies::from_image_policies(&selected);
+        let policies = automation::select_policies(&automation, &found)
+            .map_err(|e| anyhow::anyhow!("{e} (reason: {})", e.reason()))?;
         if policies.is_empty() {
             bail!(
                 "no ImagePolicy of namespace {namespace} with status.latestRef matches the automation's policySelector in the files; pass --policy NAMESPACE:NAME=IMAGE:TAG"

@@ -114,38 +114,13 @@ fn underscore_ok(s: &str) -> bool {
     saw != '_'
 }
 
-/// Go's `strconv.ParseInt(s, 0, 64)` widened to also accept the uint64 range.
+/// Go's `strconv.ParseInt(s, 0, 64)` widened to also accept the uint64 range
+/// (underscores only where Go's number syntax allows them).
 pub(crate) fn parse_int(s: &str) -> Option<i128> {
     if !underscore_ok(s) {
         return None;
     }
-    let (neg, body) = match s.as_bytes().first()? {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let lower = body.to_ascii_lowercase();
-    let (radix, digits) = if let Some(d) = lower.strip_prefix("0x") {
-        (16, d)
-    } else if let Some(d) = lower.strip_prefix("0o") {
-        (8, d)
-    } else if let Some(d) = lower.strip_prefix("0b") {
-        (2, d)
-    } else if lower.len() > 1 && lower.starts_with('0') {
-        (8, &lower[1..])
-    } else {
-        (10, lower.as_str())
-    };
-    let digits = digits.replace('_', "");
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
-        return None;
-    }
-    let v = u128::from_str_radix(&digits, radix).ok()?;
-    if v > u64::MAX as u128 {
-        return None;
-    }
-    let v = if neg { -(v as i128) } else { v as i128 };
-    (v >= i64::MIN as i128).then_some(v)
+    fleet_model::value::parse_go_int(s)
 }
 
 /// Go's `strconv.ParseFloat(s, 64)` for decimal syntax (hex floats are not supported).
