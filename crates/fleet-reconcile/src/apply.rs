@@ -236,6 +236,29 @@ impl Resolver {
     }
 }
 
+impl Resolver {
+    /// Resolves a kind whose CRD this apply just made Established. The API
+    /// server serves the kind's discovery a moment after the condition is
+    /// set (later on a busy server), so a miss is retried until
+    /// `options.wait_timeout`, as the CRD wait itself is bounded.
+    async fn resolve_defined(
+        &mut self,
+        id: &ObjectId,
+        options: &ApplyOptions,
+    ) -> Option<(ApiResource, ApiCapabilities)> {
+        let deadline = tokio::time::Instant::now() + options.wait_timeout;
+        loop {
+            if let Some(found) = self.resolve(id).await {
+                return Some(found);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(options.wait_interval.min(Duration::from_millis(200))).await;
+        }
+    }
+}
+
 pub(crate) fn metadata_value<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
     ["labels", "annotations"]
         .iter()
@@ -425,7 +448,13 @@ pub async fn apply_staged(
         let mut pending = Vec::new();
         for &i in &members {
             if applied_any || !results.contains_key(&i) {
-                pending.push((i, resolver.resolve(&desired[i].id).await));
+                let id = &desired[i].id;
+                let resolved = if defined_kinds.contains(&(id.group.clone(), id.kind.clone())) {
+                    resolver.resolve_defined(id, options).await
+                } else {
+                    resolver.resolve(id).await
+                };
+                pending.push((i, resolved));
             }
         }
         let checks = check_all(client, &desired, pending, options).await;
