@@ -41,6 +41,7 @@ pub mod json;
 pub mod manifest;
 pub mod typed;
 pub mod value;
+mod value_de;
 pub mod yaml;
 
 pub use duration::GoDuration;

@@ -100,6 +100,21 @@ impl Manifest {
         Ok(Manifest { value, id, source })
     }
 
+    /// What [`Manifest::new`] then [`Manifest::to_typed`] give when both
+    /// succeed, read from a borrowed value without copying it; `None` when
+    /// either would fail (build the [`Manifest`] for the error).
+    ///
+    /// ```
+    /// use fleet_model::{Manifest, Value};
+    /// let value = fleet_model::yaml::parse_one("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n").unwrap();
+    /// let typed: Option<serde_json::Value> = Manifest::typed_from(&value);
+    /// assert_eq!(typed.unwrap()["metadata"]["name"], "a");
+    /// ```
+    pub fn typed_from<T: DeserializeOwned>(value: &Value) -> Option<T> {
+        ObjectId::from_manifest(value).ok()?;
+        T::deserialize(crate::value_de::ValueDeserializer(value)).ok()
+    }
+
     /// Reads every object of a YAML or JSON stream; empty documents are skipped.
     pub fn read_all(text: &str, file: &str) -> Result<Vec<Manifest>, ManifestError> {
         let docs = yaml::parse_documents(text).map_err(|error| ManifestError::Yaml {
@@ -174,6 +189,11 @@ impl Manifest {
     /// As Kubernetes' own JSON decoding does, a field set to `null` reads as
     /// if it were absent (`matchLabels:` with no value is an empty selector).
     pub fn to_typed<T: DeserializeOwned>(&self) -> Result<T, TypedError> {
+        // Straight from the value; a value that does not read is read again
+        // through its JSON form, for the error with its path.
+        if let Ok(typed) = T::deserialize(crate::value_de::ValueDeserializer(&self.value)) {
+            return Ok(typed);
+        }
         let fail = |path: String, message: String| TypedError {
             where_: self
                 .source
@@ -207,6 +227,12 @@ impl Manifest {
             fail(path, message)
         })
     }
+}
+
+/// [`drop_null_fields`], for the tests of the straight reader.
+#[cfg(test)]
+pub(crate) fn drop_nulls_for_tests(v: &mut serde_json::Value) {
+    drop_null_fields(v);
 }
 
 /// Removes mapping entries whose value is `null`, at every depth.
