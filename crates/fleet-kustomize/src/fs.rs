@@ -17,6 +17,13 @@ pub trait FileSystem {
     /// The names of a directory's entries, sorted bytewise (as Go's
     /// `filepath.Walk` visits them).
     fn list_dir(&self, path: &str) -> std::io::Result<Vec<String>>;
+    /// Whether `path` is a regular file, and whether it is a directory:
+    /// [`FileSystem::is_file`] and [`FileSystem::is_dir`] in one question
+    /// (one system call on a disk).
+    fn file_or_dir(&self, path: &str) -> (bool, bool) {
+        let is_file = self.is_file(path);
+        (is_file, !is_file && self.is_dir(path))
+    }
     /// The path with symbolic links resolved, for load-restriction checks.
     /// Trees without links return the path unchanged.
     fn real_path(&self, path: &str) -> std::io::Result<String> {
@@ -164,6 +171,12 @@ impl FileSystem for RecordingFs<'_> {
 impl FileSystem for DiskFs {
     fn read(&self, path: &str) -> std::io::Result<Vec<u8>> {
         std::fs::read(path)
+    }
+    fn file_or_dir(&self, path: &str) -> (bool, bool) {
+        match std::fs::metadata(path) {
+            Ok(m) => (m.is_file(), m.is_dir()),
+            Err(_) => (false, false),
+        }
     }
     fn is_dir(&self, path: &str) -> bool {
         Path::new(path).is_dir()

@@ -122,9 +122,7 @@ pub fn render_repo_with(
             ));
             continue;
         }
-        let typed = Manifest::new(object.value.clone(), Some(origin.clone()))
-            .ok()
-            .and_then(|m| m.to_typed::<Kustomization>().ok());
+        let typed = Manifest::typed_from::<Kustomization>(&object.value);
         // A Kustomization that does not fit the schema is not built; the
         // caller's schema check reports it, once.
         let Some(ks) = typed else {

@@ -103,10 +103,13 @@ pub fn build_tree_with(
                 file: format!("{} (rendered by Kustomization {me})", describe_object(obj)),
                 message,
             };
-            let child: Kustomization = Manifest::new(obj.clone(), None)
-                .map_err(|e| bad(e.to_string()))?
-                .to_typed()
-                .map_err(|e| bad(e.to_string()))?;
+            let child: Kustomization = match Manifest::typed_from(obj) {
+                Some(child) => child,
+                None => Manifest::new(obj.clone(), None)
+                    .map_err(|e| bad(e.to_string()))?
+                    .to_typed()
+                    .map_err(|e| bad(e.to_string()))?,
+            };
             let child_id = kustomization_id(&child);
             if resolved_source(&child) != source {
                 tree.skipped.push(Skipped {
