@@ -93,6 +93,104 @@ pub struct TreeFiles {
     pub blobs: BTreeMap<String, String>,
 }
 
+/// A commit's tree read on demand, mounted at a directory: the same
+/// answers as [`GitRepo::tree_files`]'s tree (regular files and
+/// directories; symbolic links and submodules left out; the mount point's
+/// ancestors are directories), without reading every blob first. For
+/// renders that read a few paths of a large tree.
+pub struct CommitFs {
+    repo: gix::Repository,
+    tree: gix::ObjectId,
+    mount: String,
+}
+
+impl CommitFs {
+    /// What `path` is in the tree: `None` when absent (or a link or a
+    /// submodule), else whether it is a directory and its object.
+    fn entry(&self, path: &str) -> Option<(bool, gix::ObjectId)> {
+        if path == self.mount {
+            return Some((true, self.tree));
+        }
+        let rest = if self.mount == "/" {
+            path.strip_prefix('/')?
+        } else {
+            path.strip_prefix(self.mount.as_str())?.strip_prefix('/')?
+        };
+        let tree = self.repo.find_tree(self.tree).ok()?;
+        let entry = tree.lookup_entry_by_path(rest).ok()??;
+        let mode = entry.mode();
+        if mode.is_tree() {
+            Some((true, entry.object_id()))
+        } else if mode.is_blob() {
+            Some((false, entry.object_id()))
+        } else {
+            None
+        }
+    }
+
+    /// Whether `path` is an ancestor of the mount point.
+    fn above_mount(&self, path: &str) -> bool {
+        path != self.mount && fleet_kustomize::fs::is_within(path, &self.mount)
+    }
+}
+
+impl fleet_kustomize::fs::FileSystem for CommitFs {
+    fn read(&self, path: &str) -> std::io::Result<Vec<u8>> {
+        let missing = || {
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("{path}: no such file"),
+            )
+        };
+        match self.entry(path) {
+            Some((false, id)) => self
+                .repo
+                .find_object(id)
+                .map(|blob| blob.data.clone())
+                .map_err(|e| std::io::Error::other(format!("{path}: {e}"))),
+            _ => Err(missing()),
+        }
+    }
+    fn is_dir(&self, path: &str) -> bool {
+        self.above_mount(path) || matches!(self.entry(path), Some((true, _)))
+    }
+    fn is_file(&self, path: &str) -> bool {
+        matches!(self.entry(path), Some((false, _)))
+    }
+    fn list_dir(&self, path: &str) -> std::io::Result<Vec<String>> {
+        if self.above_mount(path) {
+            let rest = if path == "/" {
+                &self.mount[1..]
+            } else {
+                &self.mount[path.len() + 1..]
+            };
+            let next = rest.split('/').next().unwrap_or_default();
+            return Ok(vec![next.to_string()]);
+        }
+        let Some((true, id)) = self.entry(path) else {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("{path}: no such directory"),
+            ));
+        };
+        let tree = self
+            .repo
+            .find_tree(id)
+            .map_err(|e| std::io::Error::other(format!("{path}: {e}")))?;
+        let decoded = tree
+            .decode()
+            .map_err(|e| std::io::Error::other(format!("{path}: {e}")))?;
+        let mut names: Vec<String> = decoded
+            .entries
+            .iter()
+            .filter(|e| e.mode.is_tree() || e.mode.is_blob())
+            .map(|e| e.filename.to_string())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+}
+
 /// An opened repository with a work tree.
 pub struct GitRepo {
     repo: gix::Repository,
@@ -128,6 +226,12 @@ impl GitRepo {
     /// The work tree's top directory.
     pub fn top(&self) -> &Path {
         &self.top
+    }
+
+    /// The Git directory shared by the repository's work trees (`.git`
+    /// of the main one), where tools keep what they cache.
+    pub fn common_dir(&self) -> &Path {
+        self.repo.common_dir()
     }
 
     fn repo_label(&self) -> String {
@@ -202,6 +306,29 @@ impl GitRepo {
         })
     }
 
+    /// `commit`'s tree, mounted at `mount` (an absolute, `/`-separated
+    /// path), read on demand.
+    pub fn commit_fs(&self, commit: &Commit, mount: &str) -> Result<CommitFs, GitError> {
+        let read = |what: &str, message: String| GitError::Read {
+            rev: commit.label(),
+            what: what.to_string(),
+            message,
+        };
+        let id = gix::ObjectId::from_hex(commit.id.as_bytes())
+            .map_err(|e| read("the commit", e.to_string()))?;
+        let tree = self
+            .repo
+            .find_object(id)
+            .map_err(|e| read("the commit", e.to_string()))?
+            .peel_to_tree()
+            .map_err(|e| read("the tree", e.to_string()))?;
+        Ok(CommitFs {
+            repo: self.repo.clone(),
+            tree: tree.id,
+            mount: fleet_kustomize::fs::join("/", mount),
+        })
+    }
+
     /// The regular files of `commit`'s tree, mounted at `mount` (an
     /// absolute, `/`-separated path). Symbolic links and submodules are
     /// left out.
@@ -245,5 +372,99 @@ impl GitRepo {
             blobs.insert(path, entry.oid.to_string());
         }
         Ok(TreeFiles { fs, blobs })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fleet_kustomize::fs::FileSystem;
+    use std::process::Command;
+
+    fn git(dir: &Path, args: &[&str]) {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .unwrap_or_else(|e| panic!("git: {e}"));
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Every question a render asks gets the same answer from the commit
+    /// read on demand as from the commit loaded whole.
+    #[test]
+    fn a_commit_read_on_demand_answers_as_the_loaded_tree() {
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tmp.path();
+        let write = |path: &str, text: &str| {
+            let file = dir.join(path);
+            std::fs::create_dir_all(file.parent().unwrap_or(dir)).unwrap_or_else(|e| panic!("{e}"));
+            std::fs::write(file, text).unwrap_or_else(|e| panic!("{e}"));
+        };
+        write("apps/base/kustomization.yaml", "resources: [a.yaml]\n");
+        write("apps/base/a.yaml", "kind: A\n");
+        write("apps/eu/kustomization.yaml", "resources: [../base]\n");
+        write("run.sh", "#!/bin/sh\n");
+        git(dir, &["init", "-q", "-b", "main"]);
+        git(dir, &["config", "core.symlinks", "true"]);
+        std::os::unix::fs::symlink("apps/base", dir.join("link")).unwrap_or_else(|e| panic!("{e}"));
+        git(dir, &["add", "-A"]);
+        git(dir, &["commit", "-q", "-m", "one"]);
+        let repo = GitRepo::discover(dir).unwrap_or_else(|e| panic!("{e}"));
+        let commit = repo.resolve("main").unwrap_or_else(|e| panic!("{e}"));
+        let mount = "/srv/fleet/repo";
+        let loaded = repo
+            .tree_files(&commit, mount)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let lazy = repo
+            .commit_fs(&commit, mount)
+            .unwrap_or_else(|e| panic!("{e}"));
+        for rel in [
+            "",
+            "apps",
+            "apps/base",
+            "apps/base/a.yaml",
+            "apps/base/kustomization.yaml",
+            "apps/base/Kustomization",
+            "apps/eu",
+            "apps/eu/kustomization.yaml",
+            "run.sh",
+            "link",
+            "link/a.yaml",
+            "missing",
+            "apps/base/a.yaml/x",
+        ] {
+            let path = join(mount, rel);
+            let fs: [&dyn FileSystem; 2] = [&loaded.fs, &lazy];
+            let answers: Vec<_> = fs
+                .iter()
+                .map(|fs| {
+                    (
+                        fs.is_file(&path),
+                        fs.is_dir(&path),
+                        fs.read(&path).ok(),
+                        fs.list_dir(&path).ok(),
+                        fs.file_or_dir(&path),
+                    )
+                })
+                .collect();
+            assert_eq!(answers[0], answers[1], "{path}");
+        }
+        for above in ["/", "/srv", "/srv/fleet"] {
+            assert!(lazy.is_dir(above) && loaded.fs.is_dir(above), "{above}");
+            assert_eq!(
+                lazy.list_dir(above).ok(),
+                loaded.fs.list_dir(above).ok(),
+                "{above}"
+            );
+        }
     }
 }

@@ -307,15 +307,21 @@ spec:
     )
 }
 
-/// The plan in full and with `changed_only`, which must be identical.
+/// The plan in full and with `changed_only` (twice: the first may make
+/// the base's snapshot, the second reads it), which must be identical.
 fn plan_both(opts: &PlanOptions) -> Plan {
     let full = plan(opts).unwrap_or_else(|e| panic!("plan: {e}"));
-    let quick = plan(&PlanOptions {
-        changed_only: true,
-        ..opts.clone()
-    })
-    .unwrap_or_else(|e| panic!("plan --changed-only: {e}"));
-    assert_eq!(full, quick, "--changed-only differs from the full plan");
+    for run in ["first", "second"] {
+        let quick = plan(&PlanOptions {
+            changed_only: true,
+            ..opts.clone()
+        })
+        .unwrap_or_else(|e| panic!("plan --changed-only ({run} run): {e}"));
+        assert_eq!(
+            full, quick,
+            "--changed-only ({run} run) differs from the full plan"
+        );
+    }
     full
 }
 
@@ -696,19 +702,41 @@ fn changed_only_rebuilds_at_head_only_the_kustomizations_whose_inputs_changed() 
     );
     repo.commit("eu: 3 replicas");
     let (_, full) = plan_counting_builds(&repo.options()).unwrap_or_else(|e| panic!("{e}"));
-    let (_, quick) = plan_counting_builds(&PlanOptions {
-        changed_only: true,
-        ..repo.options()
-    })
-    .unwrap_or_else(|e| panic!("{e}"));
+    let quick = || {
+        plan_counting_builds(&PlanOptions {
+            changed_only: true,
+            ..repo.options()
+        })
+        .unwrap_or_else(|e| panic!("{e}"))
+        .1
+    };
     // Six Kustomizations (both flux-systems, workloads, eu-apps, us-apps,
     // apps), and `apps` once more on its own: its file sorts before the
     // flux-system that renders it.
     assert_eq!((full.base, full.head), (7, 7));
+    // The first run renders the base in full and keeps its snapshot; then
+    // only eu-apps is built again at head, and once more at the base to
+    // show its objects.
+    let first = quick();
     assert_eq!(
-        (quick.base, quick.head),
-        (7, 1),
+        (first.base, first.head),
+        (8, 1),
         "only eu-apps is built again"
+    );
+    // The second reads the snapshot: eu-apps at both revisions.
+    let second = quick();
+    assert_eq!((second.base, second.head), (1, 1), "the snapshot is read");
+    // A snapshot that does not read is made again.
+    let kept = repo.dir.join(".git/fleet/plan");
+    for entry in std::fs::read_dir(&kept).unwrap_or_else(|e| panic!("{e}")) {
+        let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
+        std::fs::write(&path, "{damaged").unwrap_or_else(|e| panic!("{e}"));
+    }
+    let third = quick();
+    assert_eq!(
+        (third.base, third.head),
+        (8, 1),
+        "a damaged snapshot is replaced"
     );
 }
 

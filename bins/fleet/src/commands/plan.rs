@@ -27,7 +27,9 @@ pub struct Args {
     /// Only these clusters.
     #[arg(long = "cluster", value_name = "NAME", num_args = 1..)]
     clusters: Vec<String>,
-    /// Re-render at head only the Kustomizations whose inputs changed.
+    /// Render at head only the Kustomizations whose inputs changed, against a
+    /// snapshot of the base's render kept in the Git directory (made by the
+    /// first such plan of a base commit).
     #[arg(long)]
     changed_only: bool,
     /// Output format.

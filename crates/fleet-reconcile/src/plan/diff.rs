@@ -9,11 +9,24 @@ use fleet_kustomize::output::to_yaml;
 use fleet_kustomize::postbuild::holds_placeholder;
 use fleet_model::{Manifest, ObjectId, TypedObject, Value};
 
-use super::render::{FleetRender, KsOutput};
+use std::borrow::Cow;
+
+use super::render::{FleetRender, KsOutput, Objects};
+use super::snapshot::Build;
 use super::{
     Action, ClusterPlan, ImageChange, KustomizationPlan, NewFinding, ObjectChange, Plan, Presence,
     RevisionInfo, TreeFailure,
 };
+
+/// The builds of a base snapshot that outputs may stand for
+/// ([`Objects::Build`]), and how to get one's objects when they must be
+/// shown one by one.
+pub(super) struct Builds<'a> {
+    /// The snapshot's builds.
+    pub builds: &'a [Build],
+    /// Builds one again.
+    pub objects: &'a dyn Fn(usize) -> Result<fleet_kustomize::ResourceSet, String>,
+}
 
 /// Compares `base` with `head`.
 pub(super) fn compare(
@@ -21,6 +34,7 @@ pub(super) fn compare(
     head_info: RevisionInfo,
     base: &FleetRender,
     head: &FleetRender,
+    builds: &Builds<'_>,
     show_secrets: bool,
 ) -> Plan {
     let names: BTreeSet<&String> = base.clusters.keys().chain(head.clusters.keys()).collect();
@@ -35,6 +49,7 @@ pub(super) fn compare(
                 presence(b.is_some(), h.is_some()),
                 b.unwrap_or(&empty),
                 h.unwrap_or(&empty),
+                builds,
                 show_secrets,
             )
         })
@@ -70,6 +85,7 @@ fn compare_cluster(
     presence: Presence,
     base: &BTreeMap<String, KsOutput>,
     head: &BTreeMap<String, KsOutput>,
+    builds: &Builds<'_>,
     show_secrets: bool,
 ) -> ClusterPlan {
     let keys: BTreeSet<&String> = base.keys().chain(head.keys()).collect();
@@ -77,14 +93,52 @@ fn compare_cluster(
     let mut findings = Vec::new();
     let mut base_images = BTreeMap::new();
     let mut head_images = BTreeMap::new();
+    let build_of = |o: Option<&KsOutput>| match o.map(|o| &o.result) {
+        Some(Ok(Objects::Build(i))) => builds.builds.get(*i),
+        _ => None,
+    };
     for key in keys {
         let (b, h) = (base.get(key), head.get(key));
+        // One build at both revisions (or two with the same output): the
+        // same objects, counted and their images taken from the summary.
+        if let (Some(bb), Some(hb)) = (build_of(b), build_of(h))
+            && bb.output.digest == hb.output.digest
+            && let (Some(b), Some(h)) = (b, h)
+        {
+            for (images, build) in [(&mut base_images, bb), (&mut head_images, hb)] {
+                for (object, container, image) in &build.output.images {
+                    images.insert((object.clone(), container.clone()), image.clone());
+                }
+            }
+            kustomizations.push(KustomizationPlan {
+                name: key.to_string(),
+                path: h.path.clone(),
+                origin: origin_of(h),
+                presence: Presence::Kept,
+                prune: b.prune,
+                broken: None,
+                fixed: None,
+                changes: Vec::new(),
+                unchanged: hb.output.count,
+            });
+            continue;
+        }
+        // Otherwise a build's objects are needed one by one.
+        let head_broken = matches!(h.map(|h| &h.result), Some(Err(_)));
+        let (b, h) = (
+            with_objects(b, head_broken, builds),
+            with_objects(h, head_broken, builds),
+        );
+        let (b, h) = (b.as_deref(), h.as_deref());
         let plan = compare_kustomization(key, b, h, show_secrets);
         // What a broken Kustomization applies stays as it was: its images
         // and findings are not compared.
         if plan.broken.is_none() {
             fn ok(o: Option<&KsOutput>) -> Option<&fleet_kustomize::ResourceSet> {
-                o.and_then(|o| o.result.as_ref().ok())
+                match o.map(|o| &o.result) {
+                    Some(Ok(Objects::Set(set))) => Some(set),
+                    _ => None,
+                }
             }
             let (b_set, h_set) = (ok(b), ok(h));
             for (set, images) in [(b_set, &mut base_images), (h_set, &mut head_images)] {
@@ -124,6 +178,24 @@ fn compare_cluster(
     }
 }
 
+/// The output with a build's objects in place of the build (unless the
+/// head is broken, when no objects are compared).
+fn with_objects<'a>(
+    o: Option<&'a KsOutput>,
+    head_broken: bool,
+    builds: &Builds<'_>,
+) -> Option<Cow<'a, KsOutput>> {
+    let o = o?;
+    match &o.result {
+        Ok(Objects::Build(i)) if !head_broken => {
+            let mut owned = o.clone();
+            owned.result = (builds.objects)(*i).map(Objects::Set);
+            Some(Cow::Owned(owned))
+        }
+        _ => Some(Cow::Borrowed(o)),
+    }
+}
+
 /// `Kind/name` from whatever an object without a full id has.
 fn describe_object(obj: &Value) -> String {
     let field = |path: &[&str]| obj.pointer(path).and_then(Value::as_str).unwrap_or("?");
@@ -131,7 +203,7 @@ fn describe_object(obj: &Value) -> String {
 }
 
 /// `Kind/namespace/name`, Flux's way of naming an object.
-fn object_name(obj: &Value) -> String {
+pub(super) fn object_name(obj: &Value) -> String {
     ObjectId::from_manifest(obj)
         .map(|id| id.to_string())
         .unwrap_or_else(|_| describe_object(obj))
@@ -139,7 +211,7 @@ fn object_name(obj: &Value) -> String {
 
 /// What identifies an object across revisions (not its API version), in
 /// the order objects are listed.
-fn object_key(obj: &Value) -> (String, String, String, String) {
+pub(super) fn object_key(obj: &Value) -> (String, String, String, String) {
     match ObjectId::from_manifest(obj) {
         Ok(id) => (id.kind, id.namespace.unwrap_or_default(), id.name, id.group),
         Err(_) => (
@@ -185,8 +257,11 @@ fn compare_kustomization(
         return plan;
     }
     let empty = Vec::new();
+    // Builds standing for objects were given their objects by the caller
+    // (`compare_cluster`) unless the head is broken, which returned above.
     let base_objects = match base.map(|b| &b.result) {
-        Some(Ok(set)) => &set.resources,
+        Some(Ok(Objects::Set(set))) => &set.resources,
+        Some(Ok(Objects::Build(_))) => &empty,
         Some(Err(error)) => {
             plan.fixed = Some(error.clone());
             &empty
@@ -194,7 +269,7 @@ fn compare_kustomization(
         None => &empty,
     };
     let head_objects = match head.map(|h| &h.result) {
-        Some(Ok(set)) => &set.resources,
+        Some(Ok(Objects::Set(set))) => &set.resources,
         _ => &empty,
     };
     let removed = if plan.prune {
@@ -301,7 +376,7 @@ fn changed_fields(path: &str, a: Option<&Value>, b: Option<&Value>, out: &mut Ve
 
 /// The images of an object's containers (any `containers`,
 /// `initContainers` or `ephemeralContainers` list in it), by container.
-fn container_images(obj: &Value) -> Vec<(String, String)> {
+pub(super) fn container_images(obj: &Value) -> Vec<(String, String)> {
     let mut out = Vec::new();
     collect_images(obj, &mut out);
     out

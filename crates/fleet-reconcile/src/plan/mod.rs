@@ -20,18 +20,27 @@
 mod diff;
 mod render;
 mod report;
+mod snapshot;
 
 pub use render::DEFAULT_CLUSTER;
 pub use report::MARKDOWN_LIMIT;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use fleet_kustomize::fs::{DiskFs, FileSystem};
 use serde::Serialize;
 
+use std::cell::{Cell, OnceCell, RefCell};
+
+use fleet_kustomize::flux::{RepoObject, build_kustomization, source_root};
+use fleet_model::flux::kustomization::Kustomization;
+
 use crate::git_tree::{Commit, GitError, GitRepo};
-use render::{RenderRequest, RevisionTree, render_revision, repo_objects};
+use render::{
+    FleetRender, KsOutput, Mode, Objects, ObjectsByFile, RenderRequest, RevisionTree,
+    build_options, kept_objects, render_revision, repo_objects,
+};
+use snapshot::{HeadCheck, Node, Snapshot, SnapshotKey, stored};
 
 /// What to plan.
 #[derive(Debug, Clone)]
@@ -48,7 +57,9 @@ pub struct PlanOptions {
     pub source: String,
     /// Only these clusters (all when empty).
     pub clusters: Vec<String>,
-    /// Re-render at head only the Kustomizations whose inputs changed.
+    /// Re-render at head only the Kustomizations whose inputs changed,
+    /// against a snapshot of the base's render kept in the Git directory
+    /// (made on the first such plan of a base commit).
     pub changed_only: bool,
     /// Show Secret values instead of masking them.
     pub show_secrets: bool,
@@ -292,6 +303,10 @@ struct Loaded {
 
 impl Loaded {
     fn fs(&self) -> &dyn FileSystem {
+        self.sync_fs()
+    }
+
+    fn sync_fs(&self) -> &(dyn FileSystem + Sync) {
         match &self.mem {
             Some(mem) => mem,
             None => &DiskFs,
@@ -325,16 +340,32 @@ fn load_commit(repo: &GitRepo, commit: &Commit, top: &str, dir: &str) -> Result<
 /// The work tree's files under `dir`, walked as `fleet validate` walks a
 /// repository (hidden entries and what Git ignores left out).
 fn load_work_tree(dir: &Path) -> Loaded {
-    let mut files = Vec::new();
-    for entry in ignore::WalkBuilder::new(dir)
-        .sort_by_file_name(|a, b| a.cmp(b))
-        .build()
-        .flatten()
-    {
-        if entry.file_type().is_some_and(|t| t.is_file()) {
-            files.push(entry.path().to_string_lossy().into_owned());
-        }
-    }
+    // Walked on a few threads, then put in the order a sorted walk visits
+    // them (by path component).
+    let found = std::sync::Mutex::new(Vec::new());
+    ignore::WalkBuilder::new(dir)
+        // One core is left to reading the base's snapshot, which runs
+        // beside the walk.
+        .threads(
+            std::thread::available_parallelism()
+                .map(|n| n.get().saturating_sub(1))
+                .unwrap_or(1)
+                .clamp(1, 4),
+        )
+        .build_parallel()
+        .run(|| {
+            Box::new(|entry| {
+                if let Ok(entry) = entry
+                    && entry.file_type().is_some_and(|t| t.is_file())
+                    && let Ok(mut found) = found.lock()
+                {
+                    found.push(entry.path().to_string_lossy().into_owned());
+                }
+                ignore::WalkState::Continue
+            })
+        });
+    let mut files = found.into_inner().unwrap_or_default();
+    files.sort_by(|a, b| a.split('/').cmp(b.split('/')));
     Loaded {
         info: RevisionInfo {
             rev: "work tree".into(),
@@ -359,88 +390,125 @@ pub fn plan(opts: &PlanOptions) -> Result<Plan, PlanError> {
     plan_counting_builds(opts).map(|(plan, _)| plan)
 }
 
+/// Where a repository keeps plan snapshots.
+fn snapshot_dir(repo: &GitRepo) -> PathBuf {
+    repo.common_dir().join("fleet").join("plan")
+}
+
+/// The repository and the two revisions of a plan.
+struct Revisions {
+    repo: GitRepo,
+    top: String,
+    dir: String,
+    base_commit: Commit,
+    /// Loaded up front for a full plan, when first needed with
+    /// `changed_only`.
+    base: OnceCell<Loaded>,
+    /// The base commit read on demand, for a few builds.
+    base_on_demand: OnceCell<crate::git_tree::CommitFs>,
+    head: Loaded,
+    /// What names the base's snapshot.
+    key: SnapshotKey,
+}
+
+impl Revisions {
+    /// Opens the repository and the revisions; with `changed_only`, reads
+    /// the base's snapshot (if one is kept) beside loading the head.
+    fn open(opts: &PlanOptions) -> Result<(Revisions, Option<Snapshot>), PlanError> {
+        let bad_path = |message: &str| PlanError::Path {
+            path: opts.path.display().to_string(),
+            message: message.to_string(),
+        };
+        let repo = GitRepo::discover(&opts.path)?;
+        let dir = std::fs::canonicalize(&opts.path).map_err(|e| bad_path(&e.to_string()))?;
+        if !dir.is_dir() {
+            return Err(bad_path("not a directory"));
+        }
+        let top = repo.top().to_string_lossy().into_owned();
+        let dir_str = dir.to_string_lossy().into_owned();
+        if !fleet_kustomize::fs::is_within(&top, &dir_str) {
+            return Err(bad_path("not inside the repository's work tree"));
+        }
+        let base_commit = match &opts.base {
+            Some(rev) => repo.resolve(rev)?,
+            None => repo.default_base()?,
+        };
+        let key = SnapshotKey {
+            commit: base_commit.id.clone(),
+            dir: stored(&top, &dir_str),
+            source: opts.source.clone(),
+        };
+        let cache = snapshot_dir(&repo);
+        let (head, snapshot) = std::thread::scope(|scope| {
+            let snapshot = opts
+                .changed_only
+                .then(|| scope.spawn(|| Snapshot::load(&cache, &key)));
+            let head = match &opts.head {
+                Some(rev) => repo
+                    .resolve(rev)
+                    .and_then(|commit| load_commit(&repo, &commit, &top, &dir_str)),
+                None => Ok(load_work_tree(&dir)),
+            };
+            (head, snapshot.and_then(|s| s.join().ok().flatten()))
+        });
+        let revisions = Revisions {
+            repo,
+            top,
+            dir: dir_str,
+            base_commit,
+            base: OnceCell::new(),
+            base_on_demand: OnceCell::new(),
+            head: head?,
+            key,
+        };
+        Ok((revisions, snapshot))
+    }
+
+    fn base(&self) -> Result<&Loaded, GitError> {
+        if let Some(loaded) = self.base.get() {
+            return Ok(loaded);
+        }
+        let loaded = load_commit(&self.repo, &self.base_commit, &self.top, &self.dir)?;
+        Ok(self.base.get_or_init(|| loaded))
+    }
+
+    /// The base's files for a few builds: the loaded tree if there is one,
+    /// else the commit read on demand.
+    fn base_for_few(&self) -> Result<&dyn FileSystem, GitError> {
+        if let Some(loaded) = self.base.get() {
+            return Ok(loaded.fs());
+        }
+        if let Some(fs) = self.base_on_demand.get() {
+            return Ok(fs);
+        }
+        let fs = self.repo.commit_fs(&self.base_commit, &self.top)?;
+        Ok(self.base_on_demand.get_or_init(|| fs))
+    }
+
+    fn tree<'a>(&self, loaded: &'a Loaded) -> RevisionTree<'a> {
+        RevisionTree {
+            fs: loaded.fs(),
+            top: self.top.clone(),
+            dir: self.dir.clone(),
+            files: loaded.files.clone(),
+        }
+    }
+}
+
+fn flat(objects: ObjectsByFile) -> Vec<RepoObject> {
+    objects.into_values().flatten().collect()
+}
+
 /// [`plan`], also telling how many Kustomizations were built at each
 /// revision (with `changed_only`, head builds only those whose inputs
-/// changed).
+/// changed, and base only those whose objects the plan shows).
 pub fn plan_counting_builds(opts: &PlanOptions) -> Result<(Plan, Builds), PlanError> {
-    let bad_path = |message: &str| PlanError::Path {
-        path: opts.path.display().to_string(),
-        message: message.to_string(),
-    };
-    let repo = GitRepo::discover(&opts.path)?;
-    let dir = std::fs::canonicalize(&opts.path).map_err(|e| bad_path(&e.to_string()))?;
-    if !dir.is_dir() {
-        return Err(bad_path("not a directory"));
-    }
-    let top = repo.top().to_string_lossy().into_owned();
-    let dir_str = dir.to_string_lossy().into_owned();
-    if !fleet_kustomize::fs::is_within(&top, &dir_str) {
-        return Err(bad_path("not inside the repository's work tree"));
-    }
-    let base_commit = match &opts.base {
-        Some(rev) => repo.resolve(rev)?,
-        None => repo.default_base()?,
-    };
-    let head = match &opts.head {
-        Some(rev) => load_commit(&repo, &repo.resolve(rev)?, &top, &dir_str)?,
-        None => load_work_tree(&dir),
-    };
-    let base = load_commit(&repo, &base_commit, &top, &dir_str)?;
-
-    let base_tree = RevisionTree {
-        fs: base.fs(),
-        top: top.clone(),
-        dir: dir_str.clone(),
-        files: base.files.clone(),
-    };
-    let head_tree = RevisionTree {
-        fs: head.fs(),
-        top: top.clone(),
-        dir: dir_str.clone(),
-        files: head.files.clone(),
-    };
-    let base_objects = repo_objects(&base_tree, None);
-    let head_objects = if opts.changed_only {
-        repo_objects(&head_tree, Some((&base_objects, base.fs())))
+    let (revisions, snapshot) = Revisions::open(opts)?;
+    let (mut result, builds) = if opts.changed_only {
+        plan_changed_only(&revisions, opts, snapshot)?
     } else {
-        repo_objects(&head_tree, None)
+        plan_full(&revisions, opts)?
     };
-    let flat = |objects: &BTreeMap<String, Vec<_>>| -> Vec<_> {
-        objects.values().flatten().cloned().collect()
-    };
-    let (base_objects, head_objects) = (flat(&base_objects), flat(&head_objects));
-    let root = if head_objects.is_empty() {
-        fleet_kustomize::flux::source_root(base.fs(), Some(&top), &dir_str, &base_objects)
-    } else {
-        fleet_kustomize::flux::source_root(head.fs(), Some(&top), &dir_str, &head_objects)
-    };
-    let (base_render, records) = render_revision(&RenderRequest {
-        tree: &base_tree,
-        source_root: &root,
-        objects: &base_objects,
-        source: &opts.source,
-        reuse: None,
-        record: opts.changed_only,
-    });
-    let (head_render, _) = render_revision(&RenderRequest {
-        tree: &head_tree,
-        source_root: &root,
-        objects: &head_objects,
-        source: &opts.source,
-        reuse: opts.changed_only.then_some((&records, base.fs())),
-        record: false,
-    });
-    let builds = Builds {
-        base: base_render.built,
-        head: head_render.built,
-    };
-    let mut result = diff::compare(
-        base.info.clone(),
-        head.info.clone(),
-        &base_render,
-        &head_render,
-        opts.show_secrets,
-    );
     if !opts.clusters.is_empty() {
         let known: Vec<String> = result.clusters.iter().map(|c| c.name.clone()).collect();
         if let Some(missing) = opts.clusters.iter().find(|c| !known.contains(c)) {
@@ -452,4 +520,269 @@ pub fn plan_counting_builds(opts: &PlanOptions) -> Result<(Plan, Builds), PlanEr
         result.clusters.retain(|c| opts.clusters.contains(&c.name));
     }
     Ok((result, builds))
+}
+
+/// Where `spec.path`s start: found from head's objects, or base's when
+/// head has none.
+fn root_of(
+    revisions: &Revisions,
+    head: &[RepoObject],
+    base: impl FnOnce() -> Result<Vec<RepoObject>, GitError>,
+) -> Result<String, GitError> {
+    let top = Some(revisions.top.as_str());
+    if head.is_empty() {
+        let base_objects = base()?;
+        Ok(source_root(
+            revisions.base()?.fs(),
+            top,
+            &revisions.dir,
+            &base_objects,
+        ))
+    } else {
+        Ok(source_root(revisions.head.fs(), top, &revisions.dir, head))
+    }
+}
+
+/// Both revisions rendered in full.
+fn plan_full(revisions: &Revisions, opts: &PlanOptions) -> Result<(Plan, Builds), PlanError> {
+    let base = revisions.base()?;
+    let (base_tree, head_tree) = (revisions.tree(base), revisions.tree(&revisions.head));
+    let base_objects = flat(repo_objects(&base_tree, None));
+    let head_objects = flat(repo_objects(&head_tree, None));
+    let root = root_of(revisions, &head_objects, || Ok(base_objects.clone()))?;
+    let render = |tree: &RevisionTree<'_>, objects: &[RepoObject]| {
+        render_revision(&RenderRequest {
+            tree,
+            source_root: &root,
+            objects,
+            source: &opts.source,
+            mode: Mode::Full,
+        })
+        .0
+    };
+    let base_render = render(&base_tree, &base_objects);
+    let head_render = render(&head_tree, &head_objects);
+    let builds = Builds {
+        base: base_render.built,
+        head: head_render.built,
+    };
+    let none = |_: usize| Err("no snapshot".to_string());
+    let plan = diff::compare(
+        base.info.clone(),
+        revisions.head.info.clone(),
+        &base_render,
+        &head_render,
+        &diff::Builds {
+            builds: &[],
+            objects: &none,
+        },
+        opts.show_secrets,
+    );
+    Ok((plan, builds))
+}
+
+/// The base's render from a snapshot kept for it (made and kept now when
+/// there is none), head rendered building only what reads differently.
+fn plan_changed_only(
+    revisions: &Revisions,
+    opts: &PlanOptions,
+    kept: Option<Snapshot>,
+) -> Result<(Plan, Builds), PlanError> {
+    let key = revisions.key.clone();
+    let cache = snapshot_dir(&revisions.repo);
+    let head_tree = revisions.tree(&revisions.head);
+    let head_fs = revisions.head.sync_fs();
+    let base_objects = || Ok(flat(repo_objects(&revisions.tree(revisions.base()?), None)));
+    if let Some(mut snapshot) = kept {
+        let files = std::mem::take(&mut snapshot.files);
+        let check = HeadCheck::new(&revisions.top, head_fs, &snapshot);
+        let head_objects = flat(kept_objects(&head_tree, &check, files));
+        let root = root_of(revisions, &head_objects, base_objects)?;
+        if snapshot.root == stored(&revisions.top, &root) {
+            let head = Head {
+                tree: &head_tree,
+                objects: &head_objects,
+                root: &root,
+            };
+            let planned = plan_from_snapshot(revisions, opts, &check, &head, 0);
+            drop(check);
+            drop_beside((snapshot, head_objects));
+            return planned;
+        }
+    }
+    let by_file = repo_objects(&head_tree, None);
+    let head_objects = flat(by_file.clone());
+    let root = root_of(revisions, &head_objects, base_objects)?;
+    let (snapshot, built) = make_snapshot(revisions, key, &cache, opts, &root, Some(&by_file))?;
+    let check = HeadCheck::new(&revisions.top, head_fs, &snapshot);
+    let head = Head {
+        tree: &head_tree,
+        objects: &head_objects,
+        root: &root,
+    };
+    let planned = plan_from_snapshot(revisions, opts, &check, &head, built);
+    drop(check);
+    drop_beside((snapshot, head_objects));
+    planned
+}
+
+/// Frees `value` on another thread: a snapshot and a revision's objects are
+/// many small allocations, and freeing them is no part of the answer.
+fn drop_beside<T: Send + 'static>(value: T) {
+    let spawned = std::thread::Builder::new()
+        .name("fleet-plan-free".into())
+        .spawn(move || drop(value));
+    // Without a thread, the value was dropped with the closure here.
+    let _ = spawned;
+}
+
+/// The head revision as a plan renders it.
+struct Head<'a> {
+    tree: &'a RevisionTree<'a>,
+    objects: &'a [RepoObject],
+    root: &'a str,
+}
+
+/// The plan against the base's snapshot (`check` holds it, with what head
+/// reads at its paths); `base_built`: builds made for the snapshot.
+fn plan_from_snapshot(
+    revisions: &Revisions,
+    opts: &PlanOptions,
+    check: &HeadCheck<'_>,
+    head: &Head<'_>,
+    base_built: usize,
+) -> Result<(Plan, Builds), PlanError> {
+    let (snapshot, root) = (check.snapshot, head.root);
+    let (head_render, _) = render_revision(&RenderRequest {
+        tree: head.tree,
+        source_root: root,
+        objects: head.objects,
+        source: &opts.source,
+        mode: Mode::Reuse(check),
+    });
+    let base_render = FleetRender {
+        clusters: snapshot
+            .clusters
+            .iter()
+            .map(|(cluster, nodes)| {
+                let outputs = nodes
+                    .iter()
+                    .map(|(key, node)| (key.clone(), output_of(node)))
+                    .collect();
+                (cluster.clone(), outputs)
+            })
+            .collect(),
+        failures: snapshot.failures.clone(),
+        built: 0,
+    };
+    // A build's objects, when the plan shows them one by one: built again
+    // at the base (a build reused at head reads there as at the base).
+    let rebuilt = Cell::new(0usize);
+    let base_error: RefCell<Option<GitError>> = RefCell::new(None);
+    let objects = |i: usize| -> Result<fleet_kustomize::ResourceSet, String> {
+        let build = snapshot
+            .builds
+            .get(i)
+            .ok_or_else(|| format!("the base snapshot has no build {i}"))?;
+        let base = revisions.base_for_few().map_err(|e| {
+            let text = e.to_string();
+            base_error.borrow_mut().get_or_insert(e);
+            text
+        })?;
+        let ks: Kustomization = serde_json::from_str(&build.kustomization)
+            .map_err(|e| format!("the kept Kustomization {} does not read: {e}", build.id))?;
+        rebuilt.set(rebuilt.get() + 1);
+        build_kustomization(base, root, &ks, &build_options(snapshot, build))
+            .map_err(|e| e.to_string())
+    };
+    let plan = diff::compare(
+        base_info(revisions),
+        revisions.head.info.clone(),
+        &base_render,
+        &head_render,
+        &diff::Builds {
+            builds: &snapshot.builds,
+            objects: &objects,
+        },
+        opts.show_secrets,
+    );
+    if let Some(error) = base_error.into_inner() {
+        return Err(error.into());
+    }
+    Ok((
+        plan,
+        Builds {
+            base: base_built + rebuilt.get(),
+            head: head_render.built,
+        },
+    ))
+}
+
+fn base_info(revisions: &Revisions) -> RevisionInfo {
+    commit_info(&revisions.base_commit)
+}
+
+fn output_of(node: &Node) -> KsOutput {
+    KsOutput {
+        path: node.path.clone(),
+        prune: node.prune,
+        parents: node.parents.clone(),
+        origin: node.origin.clone(),
+        result: node.result.clone().map(Objects::Build),
+    }
+}
+
+/// Renders the base in full from `root`, recording each build, and keeps
+/// the snapshot (a snapshot that cannot be written is only a lost saving).
+/// `head`: the head's objects by file, whose parses the base reuses where
+/// files read the same. Returns the snapshot and how many builds it took.
+fn make_snapshot(
+    revisions: &Revisions,
+    key: SnapshotKey,
+    cache: &Path,
+    opts: &PlanOptions,
+    root: &str,
+    head: Option<&ObjectsByFile>,
+) -> Result<(Snapshot, usize), PlanError> {
+    let base = revisions.base()?;
+    let base_tree = revisions.tree(base);
+    let by_file = repo_objects(&base_tree, head.map(|h| (h, revisions.head.fs())));
+    let base_objects = flat(by_file.clone());
+    let (render, builds) = render_revision(&RenderRequest {
+        tree: &base_tree,
+        source_root: root,
+        objects: &base_objects,
+        source: &opts.source,
+        mode: Mode::Record,
+    });
+    let mut snapshot = Snapshot::new(key, stored(&revisions.top, root));
+    snapshot.add_builds(&revisions.top, base.sync_fs(), builds);
+    snapshot.add_files(&revisions.top, base.fs(), &by_file);
+    snapshot.failures = render.failures;
+    snapshot.clusters = render
+        .clusters
+        .into_iter()
+        .map(|(cluster, outputs)| {
+            let nodes = outputs
+                .into_iter()
+                .map(|(k, o)| {
+                    let node = Node {
+                        path: o.path,
+                        prune: o.prune,
+                        parents: o.parents,
+                        origin: o.origin,
+                        result: o.result.map(|objects| match objects {
+                            Objects::Build(i) => i,
+                            // A recording render returns builds only.
+                            Objects::Set(_) => usize::MAX,
+                        }),
+                    };
+                    (k, node)
+                })
+                .collect();
+            (cluster, nodes)
+        })
+        .collect();
+    let _ = snapshot.save(cache);
+    Ok((snapshot, render.built))
 }

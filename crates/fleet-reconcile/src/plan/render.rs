@@ -4,15 +4,21 @@
 //! can reuse the builds whose inputs did not change.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use fleet_kustomize::ResourceSet;
 use fleet_kustomize::flux::{
-    FluxBuildError, FluxBuildOptions, RepoObject, build_kustomization, objects_in_file,
-    render_repo_with,
+    FluxBuildError, FluxBuildOptions, RepoObject, build_kustomization, is_flux_kustomization,
+    objects_in_file, render_repo_with,
 };
 use fleet_kustomize::fs::{FileSystem, RecordingFs, relative};
+use fleet_model::Value;
 use fleet_model::flux::kustomization::Kustomization;
+
+use super::snapshot::{
+    Build, FileObjects, HeadCheck, Output, Recorded, Snapshot, SourceData, content_hash, kept,
+    stored,
+};
 
 /// The cluster that Kustomizations defined outside `clusters/<name>/` (and
 /// not sent elsewhere by `kubeConfig`) are reported under.
@@ -30,6 +36,16 @@ pub struct RevisionTree<'a> {
     pub files: Vec<String>,
 }
 
+/// What a Kustomization applies at a revision.
+#[derive(Debug, Clone)]
+pub enum Objects {
+    /// The objects.
+    Set(ResourceSet),
+    /// A build of the base's snapshot (an index into its builds): the same
+    /// objects at this revision, kept as a summary.
+    Build(usize),
+}
+
 /// One Kustomization's output at a revision.
 #[derive(Debug, Clone)]
 pub struct KsOutput {
@@ -43,7 +59,7 @@ pub struct KsOutput {
     /// relative to the repository's top).
     pub origin: String,
     /// Its objects, or why it did not build.
-    pub result: Result<ResourceSet, String>,
+    pub result: Result<Objects, String>,
 }
 
 /// A revision rendered per cluster.
@@ -65,30 +81,6 @@ type Sources = indexmap::IndexMap<(String, String), indexmap::IndexMap<String, S
 /// Objects by the file they are in.
 pub type ObjectsByFile = BTreeMap<String, Vec<RepoObject>>;
 
-/// What a build read and gave, kept to reuse it at another revision.
-#[derive(Debug, Clone)]
-struct BuildRecord {
-    kustomization: serde_json::Value,
-    sources: Sources,
-    inputs: BTreeSet<String>,
-    set: ResourceSet,
-}
-
-/// Builds recorded at one revision, by Kustomization `namespace/name` and
-/// `spec.path` (one Kustomization may be built in more than one form: on
-/// its own from its file, and as its parent renders it).
-#[derive(Debug, Default)]
-pub struct BuildRecords {
-    records: HashMap<(String, String), Vec<BuildRecord>>,
-}
-
-/// The Kustomization's content and the substitution data it was given,
-/// in a form that compares.
-fn build_key(ks: &Kustomization, opts: &FluxBuildOptions) -> (serde_json::Value, Sources) {
-    let kustomization = serde_json::to_value(ks).unwrap_or(serde_json::Value::Null);
-    (kustomization, opts.substitute_sources.clone())
-}
-
 /// `namespace/name` of a Kustomization.
 fn ks_id(ks: &Kustomization) -> String {
     format!(
@@ -98,23 +90,23 @@ fn ks_id(ks: &Kustomization) -> String {
     )
 }
 
-/// Whether every recorded input of a build reads the same in `base` and
-/// `head`: a file's bytes, a path's existence and kind, a directory's
-/// entries. Answers are kept per path in `seen`.
-fn inputs_unchanged(
-    inputs: &BTreeSet<String>,
-    base: &dyn FileSystem,
-    head: &dyn FileSystem,
-    seen: &mut HashMap<String, bool>,
-) -> bool {
-    inputs.iter().all(|path| {
-        *seen.entry(path.clone()).or_insert_with(|| {
-            base.is_file(path) == head.is_file(path)
-                && base.is_dir(path) == head.is_dir(path)
-                && (!base.is_file(path) || base.read(path).ok() == head.read(path).ok())
-                && (!base.is_dir(path) || base.list_dir(path).ok() == head.list_dir(path).ok())
-        })
-    })
+/// Whether stored substitution data is `live`'s.
+fn same_sources(stored: &SourceData, live: &Sources) -> bool {
+    stored.len() == live.len()
+        && stored
+            .iter()
+            .zip(live)
+            .all(|((k, v), (lk, lv))| k == lk && v == lv)
+}
+
+/// Whether `file` (under `dir`) is a manifest the renderer reads: a YAML
+/// file, not hidden.
+fn is_manifest(dir: &str, file: &str) -> bool {
+    let is_yaml = file.ends_with(".yaml") || file.ends_with(".yml");
+    let hidden = relative(dir, file)
+        .split('/')
+        .any(|part| part.starts_with('.') && part != "." && part != "..");
+    is_yaml && !hidden
 }
 
 /// The objects of a revision's YAML files, reusing `earlier` (objects by
@@ -124,14 +116,7 @@ pub fn repo_objects(
     earlier: Option<(&ObjectsByFile, &dyn FileSystem)>,
 ) -> ObjectsByFile {
     let mut out = BTreeMap::new();
-    for file in &tree.files {
-        let is_yaml = file.ends_with(".yaml") || file.ends_with(".yml");
-        let hidden = relative(&tree.dir, file)
-            .split('/')
-            .any(|part| part.starts_with('.') && part != "." && part != "..");
-        if !is_yaml || hidden {
-            continue;
-        }
+    for file in tree.files.iter().filter(|f| is_manifest(&tree.dir, f)) {
         let Ok(bytes) = tree.fs.read(file) else {
             continue;
         };
@@ -144,6 +129,56 @@ pub fn repo_objects(
         }
         let text = String::from_utf8_lossy(&bytes);
         out.insert(file.clone(), objects_in_file(file, &text));
+    }
+    out
+}
+
+/// The objects a render reads from a revision's YAML files: those of files
+/// that read as at the snapshot's base come from it, the others are parsed.
+/// `check` knows what head reads at the snapshot's paths; `files` are the
+/// snapshot's (taken out of it).
+pub(super) fn kept_objects(
+    tree: &RevisionTree<'_>,
+    check: &HeadCheck<'_>,
+    mut files: BTreeMap<String, FileObjects>,
+) -> ObjectsByFile {
+    let mut out = BTreeMap::new();
+    for file in tree.files.iter().filter(|f| is_manifest(&tree.dir, f)) {
+        let key = stored(&tree.top, file);
+        let known = files.remove(&key);
+        let mut bytes = None;
+        let hash = match check.content(&key) {
+            Some(hash) => hash.map(str::to_string),
+            None => {
+                bytes = tree.fs.read(file).ok();
+                bytes.as_deref().map(content_hash)
+            }
+        };
+        let Some(hash) = hash else {
+            continue;
+        };
+        let objects = match known.filter(|known| known.content == hash) {
+            Some(known) => known
+                .objects
+                .into_iter()
+                .map(|(line, value)| RepoObject {
+                    file: file.clone(),
+                    line,
+                    value: value.0,
+                })
+                .collect(),
+            None => {
+                let Some(bytes) = bytes.or_else(|| tree.fs.read(file).ok()) else {
+                    continue;
+                };
+                let text = String::from_utf8_lossy(&bytes);
+                objects_in_file(file, &text)
+                    .into_iter()
+                    .filter(|o| kept(&o.value))
+                    .collect()
+            }
+        };
+        out.insert(file.clone(), objects);
     }
     out
 }
@@ -167,8 +202,21 @@ fn kubeconfig_cluster(ks: &Kustomization) -> Option<String> {
     Some(name.strip_suffix("-kubeconfig").unwrap_or(name).to_string())
 }
 
+/// How a render builds.
+pub enum Mode<'a, 'b> {
+    /// Every Kustomization, its objects kept.
+    Full,
+    /// Every Kustomization, each build summarised (see [`Snapshot`]) into
+    /// the builds returned; outputs are [`Objects::Build`].
+    Record,
+    /// Builds of the base's snapshot whose Kustomization, substitution data
+    /// and inputs read the same here are not built again; their outputs are
+    /// [`Objects::Build`].
+    Reuse(&'b HeadCheck<'a>),
+}
+
 /// How to render one revision.
-pub struct RenderRequest<'a> {
+pub struct RenderRequest<'a, 'b> {
     /// The revision's files.
     pub tree: &'a RevisionTree<'a>,
     /// Where `spec.path`s start.
@@ -177,69 +225,139 @@ pub struct RenderRequest<'a> {
     pub objects: &'a [RepoObject],
     /// The GitRepository that stands for the repository.
     pub source: &'a str,
-    /// Builds of another revision to reuse where their inputs read the
-    /// same here (`--changed-only`), with that revision's files.
-    pub reuse: Option<(&'a BuildRecords, &'a dyn FileSystem)>,
-    /// Whether to record this render's builds for reuse.
-    pub record: bool,
+    /// How to build.
+    pub mode: Mode<'a, 'b>,
 }
 
-/// Renders one revision; returns it and, when asked, its builds.
-pub fn render_revision(request: &RenderRequest<'_>) -> (FleetRender, BuildRecords) {
+/// The key of the entry that marks a set as standing for a build: the
+/// last entry of a set a [`Mode::Record`] or [`Mode::Reuse`] build returns
+/// (the tree builder reads only the Flux Kustomizations of a set).
+const BUILD_MARK: &str = "\0fleet-plan-build";
+
+fn marked(mut resources: Vec<Value>, build: usize) -> ResourceSet {
+    let mut mark = fleet_model::Mapping::new();
+    mark.insert(
+        BUILD_MARK.to_string(),
+        Value::Number(fleet_model::Number::from_u64(build as u64)),
+    );
+    resources.push(Value::Mapping(mark));
+    ResourceSet { resources }
+}
+
+fn mark_of(set: &ResourceSet) -> Option<usize> {
+    match set.resources.last()? {
+        Value::Mapping(m) if m.len() == 1 => match m.get(BUILD_MARK)? {
+            Value::Number(n) => n.as_u64().and_then(|n| usize::try_from(n).ok()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The options a build of `snapshot` ran with.
+pub(super) fn build_options(snapshot: &Snapshot, build: &Build) -> FluxBuildOptions {
+    FluxBuildOptions {
+        keep_encrypted: true,
+        substitute_sources: snapshot
+            .sources
+            .get(build.sources as usize)
+            .map(|data| data.iter().cloned().collect())
+            .unwrap_or_default(),
+        ..FluxBuildOptions::default()
+    }
+}
+
+/// Renders one revision; returns it and, for [`Mode::Record`], its builds.
+pub fn render_revision(request: &RenderRequest<'_, '_>) -> (FleetRender, Vec<Recorded>) {
     let tree = request.tree;
     let opts = FluxBuildOptions {
         keep_encrypted: true,
         ..FluxBuildOptions::default()
     };
-    let records = RefCell::new(BuildRecords::default());
+    let records: RefCell<Vec<Recorded>> = RefCell::new(Vec::new());
     // Builds that failed, by (id, path): the tree goes on without them, as
     // Flux applies the Kustomizations that build.
     let failed: RefCell<HashMap<(String, String), String>> = RefCell::new(HashMap::new());
-    let seen = RefCell::new(HashMap::new());
     let built = RefCell::new(0usize);
+    // The snapshot's builds by (id, path).
+    let candidates: HashMap<(&str, &str), Vec<usize>> = match &request.mode {
+        Mode::Reuse(check) => {
+            let snapshot = check.snapshot;
+            let mut by_key: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+            for (i, b) in snapshot.builds.iter().enumerate() {
+                by_key
+                    .entry((b.id.as_str(), b.path.as_str()))
+                    .or_default()
+                    .push(i);
+            }
+            by_key
+        }
+        _ => HashMap::new(),
+    };
     let build =
         |ks: &Kustomization, opts: &FluxBuildOptions| -> Result<ResourceSet, FluxBuildError> {
             let key = (ks_id(ks), ks.spec.path().to_string());
-            if let Some((earlier, earlier_fs)) = request.reuse
-                && let Some(candidates) = earlier.records.get(&key)
+            if let Mode::Reuse(check) = &request.mode
+                && let Some(found) = candidates.get(&(key.0.as_str(), key.1.as_str()))
             {
-                let (kustomization, sources) = build_key(ks, opts);
-                let mut seen = seen.borrow_mut();
-                let reusable = candidates.iter().find(|record| {
-                    record.kustomization == kustomization
-                        && record.sources == sources
-                        && inputs_unchanged(&record.inputs, earlier_fs, tree.fs, &mut seen)
+                let snapshot = check.snapshot;
+                let kustomization = serde_json::to_string(ks).unwrap_or_default();
+                let reusable = found.iter().copied().find(|&i| {
+                    let b = &snapshot.builds[i];
+                    b.kustomization == kustomization
+                        && snapshot
+                            .sources
+                            .get(b.sources as usize)
+                            .is_some_and(|data| same_sources(data, &opts.substitute_sources))
+                        && check.unchanged(b)
                 });
-                if let Some(record) = reusable {
+                if let Some(i) = reusable {
+                    let children = snapshot.builds[i]
+                        .output
+                        .children
+                        .iter()
+                        .map(|c| c.0.clone())
+                        .collect();
                     failed.borrow_mut().remove(&key);
-                    if request.record {
-                        let mut records = records.borrow_mut();
-                        records.records.entry(key).or_default().push(record.clone());
-                    }
-                    return Ok(record.set.clone());
+                    return Ok(marked(children, i));
                 }
             }
             *built.borrow_mut() += 1;
-            let recording = RecordingFs::new(tree.fs);
-            match build_kustomization(&recording, request.source_root, ks, opts) {
+            let result = match request.mode {
+                Mode::Record => {
+                    let recording = RecordingFs::new(tree.fs);
+                    build_kustomization(&recording, request.source_root, ks, opts).map(|set| {
+                        let mut records = records.borrow_mut();
+                        let output = Output::of(&set);
+                        let children = set
+                            .resources
+                            .into_iter()
+                            .filter(is_flux_kustomization)
+                            .collect();
+                        let build = Build {
+                            id: key.0.clone(),
+                            path: key.1.clone(),
+                            kustomization: serde_json::to_string(ks).unwrap_or_default(),
+                            sources: 0,
+                            inputs: Vec::new(),
+                            output,
+                        };
+                        let data = opts
+                            .substitute_sources
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect();
+                        records.push((build, recording.inputs(), data));
+                        marked(children, records.len() - 1)
+                    })
+                }
+                _ => build_kustomization(tree.fs, request.source_root, ks, opts),
+            };
+            match result {
                 Ok(set) => {
                     // The last build of a Kustomization is the one reported
                     // (one built on its own, then as its parent renders it).
                     failed.borrow_mut().remove(&key);
-                    if request.record {
-                        let (kustomization, sources) = build_key(ks, opts);
-                        records
-                            .borrow_mut()
-                            .records
-                            .entry(key)
-                            .or_default()
-                            .push(BuildRecord {
-                                kustomization,
-                                sources,
-                                inputs: recording.inputs(),
-                                set: set.clone(),
-                            });
-                    }
                     Ok(set)
                 }
                 Err(e) => {
@@ -279,7 +397,10 @@ pub fn render_revision(request: &RenderRequest<'_>) -> (FleetRender, BuildRecord
         targets.insert((origin_file.clone(), node.id.clone()), cluster.clone());
         let result = match failed.get(&(node.id.clone(), node.path.clone())) {
             Some(error) => Err(error.clone()),
-            None => Ok(node.set),
+            None => Ok(match mark_of(&node.set) {
+                Some(build) => Objects::Build(build),
+                None => Objects::Set(node.set),
+            }),
         };
         let output = KsOutput {
             path: node.path.clone(),
@@ -302,7 +423,6 @@ pub fn render_revision(request: &RenderRequest<'_>) -> (FleetRender, BuildRecord
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fleet_kustomize::fs::MemFs;
 
     #[test]
     fn a_file_under_clusters_name_belongs_to_that_cluster() {
@@ -313,27 +433,5 @@ mod tests {
         assert_eq!(cluster_of_file("fleet/clusters/eu/sync/ks.yaml"), "eu");
         assert_eq!(cluster_of_file("clusters.yaml"), DEFAULT_CLUSTER);
         assert_eq!(cluster_of_file("flux/sync.yaml"), DEFAULT_CLUSTER);
-    }
-
-    #[test]
-    fn an_input_that_reads_the_same_leaves_a_build_reusable() {
-        let mut base = MemFs::default();
-        base.add("/r/app/kustomization.yaml", "resources: [a.yaml]\n");
-        base.add("/r/app/a.yaml", "kind: A\n");
-        let mut head = base.clone();
-        let inputs: BTreeSet<String> = ["/r/app/kustomization.yaml", "/r/app", "/r/app/b.yaml"]
-            .into_iter()
-            .map(String::from)
-            .collect();
-        let mut seen = HashMap::new();
-        assert!(inputs_unchanged(&inputs, &base, &head, &mut seen));
-        // A file appearing where the build looked for one changes its input.
-        head.add("/r/app/b.yaml", "kind: B\n");
-        assert!(!inputs_unchanged(
-            &inputs,
-            &base,
-            &head,
-            &mut HashMap::new()
-        ));
     }
 }
