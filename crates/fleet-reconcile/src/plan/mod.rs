@@ -472,11 +472,17 @@ impl Revisions {
         Ok(self.base.get_or_init(|| loaded))
     }
 
-    /// The base's files for a few builds: the loaded tree if there is one,
-    /// else the commit read on demand.
-    fn base_for_few(&self) -> Result<&dyn FileSystem, GitError> {
+    /// The base's files for the build after `built` others: the commit read
+    /// on demand for the first few, the whole tree loaded for more (reading
+    /// on demand finds each path from the top and reads shared files again
+    /// for every build).
+    fn base_for(&self, built: usize) -> Result<&dyn FileSystem, GitError> {
+        const FEW: usize = 8;
         if let Some(loaded) = self.base.get() {
             return Ok(loaded.fs());
+        }
+        if built >= FEW {
+            return Ok(self.base()?.fs());
         }
         if let Some(fs) = self.base_on_demand.get() {
             return Ok(fs);
@@ -684,7 +690,7 @@ fn plan_from_snapshot(
             .builds
             .get(i)
             .ok_or_else(|| format!("the base snapshot has no build {i}"))?;
-        let base = revisions.base_for_few().map_err(|e| {
+        let base = revisions.base_for(rebuilt.get()).map_err(|e| {
             let text = e.to_string();
             base_error.borrow_mut().get_or_insert(e);
             text

@@ -8,7 +8,7 @@
 //! hash. A base commit never changes, so a snapshot of its render stays
 //! true; it is stored in the repository's Git directory under
 //! `fleet/plan/`, named after the commit, the planned directory, the
-//! source and this library's version.
+//! source and the build of fleet that made it (see [`build_stamp`]).
 //!
 //! With a snapshot a plan renders at head only the builds whose inputs
 //! read differently, and builds at the base only the Kustomizations whose
@@ -27,8 +27,7 @@ use sha2::{Digest, Sha256};
 
 use super::diff::{container_images, object_key, object_name};
 
-/// Bumped whenever what a snapshot holds, or how a render reads, changes
-/// in a way the crate version does not tell.
+/// Bumped whenever what a snapshot holds changes.
 const FORMAT: u32 = 1;
 
 /// How many snapshots a repository keeps (the oldest are removed).
@@ -332,6 +331,26 @@ pub(super) struct Snapshot {
     pub failures: BTreeMap<String, (String, String)>,
 }
 
+/// What identifies the program that renders: this library's version, and
+/// the running executable's size and modification time, so that a
+/// snapshot made by another build of fleet (one that may render
+/// differently) is never read.
+fn build_stamp() -> String {
+    let exe = std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .map(|m| {
+            let modified = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_nanos())
+                .unwrap_or_default();
+            format!("{}:{modified}", m.len())
+        })
+        .unwrap_or_default();
+    format!("{} {exe}", env!("CARGO_PKG_VERSION"))
+}
+
 /// Whether a repository object is one a render reads.
 pub(super) fn kept(object: &Value) -> bool {
     is_flux_kustomization(object)
@@ -364,7 +383,7 @@ impl Snapshot {
     pub(super) fn new(key: SnapshotKey, root: String) -> Snapshot {
         Snapshot {
             format: FORMAT,
-            version: env!("CARGO_PKG_VERSION").to_string(),
+            version: build_stamp(),
             key,
             root,
             files: BTreeMap::new(),
@@ -454,7 +473,7 @@ impl Snapshot {
     fn file_for(dir: &Path, key: &SnapshotKey) -> PathBuf {
         let text = format!(
             "{FORMAT}\0{}\0{}\0{}\0{}",
-            env!("CARGO_PKG_VERSION"),
+            build_stamp(),
             key.commit,
             key.dir,
             key.source
@@ -464,7 +483,7 @@ impl Snapshot {
     }
 
     /// The snapshot kept for `key` under `dir`, if there is a readable one
-    /// of this format and version.
+    /// of this format, made by this build of fleet.
     pub(super) fn load(dir: &Path, key: &SnapshotKey) -> Option<Snapshot> {
         let bytes = std::fs::read(Snapshot::file_for(dir, key)).ok()?;
         let snapshot: Snapshot = serde_json::from_slice(&bytes).ok()?;
@@ -484,7 +503,7 @@ impl Snapshot {
                 .iter()
                 .all(|b| (b.sources as usize) < snapshot.sources.len());
         (snapshot.format == FORMAT
-            && snapshot.version == env!("CARGO_PKG_VERSION")
+            && snapshot.version == build_stamp()
             && &snapshot.key == key
             && whole)
             .then_some(snapshot)
@@ -557,24 +576,78 @@ pub(super) struct HeadCheck<'a> {
 
 impl<'a> HeadCheck<'a> {
     /// Reads every path of `snapshot` in `head` (the tree's top at `top`).
+    /// Directories first: a path whose directory is among them and lists
+    /// no entry of its name is absent without asking (most paths a build
+    /// reads are probes of files that are not there, `kustomization.yml`
+    /// beside `kustomization.yaml`).
     pub(super) fn new(top: &str, head: &(dyn FileSystem + Sync), snapshot: &'a Snapshot) -> Self {
         let paths: Vec<String> = snapshot
             .paths
             .iter()
             .map(|(p, _)| restored(top, p))
             .collect();
-        let refs: Vec<&String> = paths.iter().collect();
-        let head = states_of(head, &refs);
-        let same = head
-            .iter()
-            .zip(&snapshot.paths)
-            .map(|(head, (_, base))| head == base)
-            .collect();
-        let index = snapshot
+        let index: HashMap<&str, usize> = snapshot
             .paths
             .iter()
             .enumerate()
             .map(|(i, (p, _))| (p.as_str(), i))
+            .collect();
+        let by_path: HashMap<&str, usize> = paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.as_str(), i))
+            .collect();
+        let was_dir = |i: usize| snapshot.paths[i].1.is_dir;
+        let dirs: Vec<usize> = (0..paths.len()).filter(|&i| was_dir(i)).collect();
+        let dir_refs: Vec<&String> = dirs.iter().map(|&i| &paths[i]).collect();
+        let mut states: Vec<Option<PathState>> = vec![None; paths.len()];
+        for (i, state) in dirs.iter().zip(states_of(head, &dir_refs)) {
+            states[*i] = Some(state);
+        }
+        let absent = PathState {
+            is_file: false,
+            is_dir: false,
+            content: None,
+            entries: None,
+        };
+        let mut rest = Vec::new();
+        for (i, path) in paths.iter().enumerate() {
+            if states[i].is_some() {
+                continue;
+            }
+            let (dir, name) = match path.rfind('/') {
+                Some(at) if at > 0 => (&path[..at], &path[at + 1..]),
+                Some(_) => ("/", &path[1..]),
+                None => ("", path.as_str()),
+            };
+            let listed = by_path
+                .get(dir)
+                .and_then(|&d| states[d].as_ref())
+                .map(|parent| match &parent.entries {
+                    Some(entries) => entries.iter().any(|e| e == name),
+                    // A directory that does not list (no read permission)
+                    // may still hold it: ask.
+                    None if parent.is_dir => true,
+                    // Not a directory: nothing is in it.
+                    None => false,
+                });
+            match listed {
+                Some(false) => states[i] = Some(absent.clone()),
+                _ => rest.push(i),
+            }
+        }
+        let rest_refs: Vec<&String> = rest.iter().map(|&i| &paths[i]).collect();
+        for (i, state) in rest.iter().zip(states_of(head, &rest_refs)) {
+            states[*i] = Some(state);
+        }
+        let head: Vec<PathState> = states
+            .into_iter()
+            .map(|s| s.unwrap_or_else(|| absent.clone()))
+            .collect();
+        let same = head
+            .iter()
+            .zip(&snapshot.paths)
+            .map(|(head, (_, base))| head == base)
             .collect();
         HeadCheck {
             snapshot,
