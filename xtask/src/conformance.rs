@@ -10,11 +10,10 @@ use std::process::Command;
 pub fn kustomize(root: &Path, record: bool) -> Result<()> {
     let runner = root.join("../shared/conformance/kustomize/run");
     if !runner.exists() {
-        println!(
-            "kustomize corpus not found at {}: skipped",
+        return xtask::skip(&format!(
+            "kustomize corpus not found at {}",
             runner.display()
-        );
-        return Ok(());
+        ));
     }
     let status = Command::new("cargo")
         .args(["build", "--quiet", "--release", "-p", "fleet"])

@@ -211,8 +211,7 @@ pub struct Options {
 /// Runs the seeds and prints the summary; fails below `min_pass_percent`.
 pub fn run(opts: &Options) -> Result<()> {
     if !kubectl_ready()? {
-        println!("kubectl not found: the fidelity run against kubectl kustomize is skipped");
-        return Ok(());
+        return xtask::skip("kubectl not found: the fidelity run against kubectl kustomize");
     }
     let work = std::env::temp_dir().join(format!("fleet-fidelity-{}", std::process::id()));
     std::fs::create_dir_all(&work)?;
