@@ -36,6 +36,7 @@ pub mod crd;
 pub mod duration;
 pub mod envsubst;
 pub mod flux;
+pub mod goquote;
 pub mod id;
 pub mod json;
 pub mod manifest;

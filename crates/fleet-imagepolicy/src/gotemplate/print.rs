@@ -18,44 +18,14 @@ struct Spec {
     prec: Option<usize>,
 }
 
-/// Go's `strconv.Quote` (printability approximated: controls, separators and common
-/// format characters are escaped).
+/// Go's `strconv.Quote`.
 pub(crate) fn quote(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\x07' => out.push_str("\\a"),
-            '\x08' => out.push_str("\\b"),
-            '\x0c' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\x0b' => out.push_str("\\v"),
-            c if is_print(c) => out.push(c),
-            c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push_str(&format!("\\U{:08x}", c as u32)),
-        }
-    }
-    out.push('"');
-    out
+    fleet_model::goquote::quote(s)
 }
 
-/// Approximation of Go's `unicode.IsPrint`.
+/// Go's `unicode.IsPrint`.
 pub(crate) fn is_print(c: char) -> bool {
-    let u = c as u32;
-    c == ' '
-        || !(c.is_control()
-            || c.is_whitespace()
-            || u == 0xAD
-            || (0x200B..=0x200F).contains(&u)
-            || (0x2028..=0x202E).contains(&u)
-            || (0x2060..=0x206F).contains(&u)
-            || u == 0xFEFF
-            || (0xE000..=0xF8FF).contains(&u)
-            || (0xFFF9..=0xFFFB).contains(&u))
+    fleet_model::goquote::is_print(c)
 }
 
 /// `fmt.Sprint(v)` for one value (a nil prints as `<nil>`).
