@@ -29,6 +29,7 @@ pub mod fieldspec;
 pub mod flux;
 pub mod fs;
 pub mod kustfile;
+pub mod labels;
 pub mod output;
 pub mod postbuild;
 pub mod resource;

@@ -391,3 +391,64 @@ fn a_replicas_entry_that_matches_nothing_is_refused() {
         "{e}"
     );
 }
+
+/// Issue 18: a patch target selector that is not selector syntax matched
+/// nothing, silently. It is kustomize's error (`labels.Parse`, checked
+/// against `kubectl kustomize` v5.5.0), raised as kustomize raises it: when a
+/// resource that passed the target's other checks reaches it.
+#[test]
+fn a_patch_target_selector_that_does_not_parse_is_kustomizes_error() {
+    let files = |target: &str| {
+        vec![
+            (
+                "/k/kustomization.yaml".to_string(),
+                format!(
+                    "resources: [a.yaml]\npatches:\n- target:\n{target}\n  patch: |\n    - op: add\n      path: /metadata/annotations\n      value: {{a: b}}\n"
+                ),
+            ),
+            (
+                "/k/a.yaml".to_string(),
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  labels: {app: x}\n"
+                    .to_string(),
+            ),
+        ]
+    };
+    let build_with = |target: &str| {
+        let mut fs = MemFs::default();
+        for (p, c) in files(target) {
+            fs.add(&p, c);
+        }
+        build(&fs, "/k", &BuildOptions::default()).map_err(|e| e.to_string())
+    };
+    for (selector, error) in [
+        ("app=x y", "found 'y', expected: ',' or 'end of string'"),
+        ("app=x,", "found '', expected: identifier after ','"),
+        (
+            "app in (a b)",
+            "unable to parse requirement: found 'b', expected: ',' or ')'",
+        ),
+        (
+            "app notin a",
+            "unable to parse requirement: found 'a' expected: '('",
+        ),
+    ] {
+        let label = build_with(&format!("    labelSelector: {selector:?}"));
+        assert_eq!(
+            label.err().as_deref(),
+            Some(error),
+            "labelSelector {selector}"
+        );
+        let annotation = build_with(&format!("    annotationSelector: {selector:?}"));
+        assert_eq!(
+            annotation.err().as_deref(),
+            Some(error),
+            "annotationSelector {selector}"
+        );
+    }
+    // No resource passes `kind: Deployment`: the selector is never parsed.
+    let unreached = build_with("    kind: Deployment\n    labelSelector: \"app=x y\"");
+    assert!(unreached.is_ok(), "{unreached:?}");
+    // A good selector still selects.
+    let set = build_with("    labelSelector: app in (x, y)").unwrap_or_else(|e| panic!("{e}"));
+    assert!(set.to_yaml().contains("a: b"), "{}", set.to_yaml());
+}

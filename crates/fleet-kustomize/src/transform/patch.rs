@@ -234,7 +234,7 @@ pub(crate) fn apply_patch(
             Some(target) => {
                 let sel = Compiled::new(target)?;
                 for obj in &objects {
-                    let picked = sel.select(&ra.resmap);
+                    let picked = sel.select(&ra.resmap)?;
                     // Apply from the end so deletions keep earlier indices valid.
                     for i in picked.into_iter().rev() {
                         apply_smp(&mut ra.resmap, i, obj, allow_name, allow_kind)?;
@@ -256,7 +256,7 @@ fn apply_json_to_selected(
     target: &Selector,
     ops: &json_patch::Patch,
 ) -> Result<()> {
-    for i in Compiled::new(target)?.select(resmap) {
+    for i in Compiled::new(target)?.select(resmap)? {
         let mut r = resmap.resources()[i].clone();
         let before = r.id();
         r.value = json6902::apply(&r.value, ops, &before.to_string())?;

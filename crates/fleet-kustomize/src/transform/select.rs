@@ -15,8 +15,11 @@ pub struct Compiled {
     kind: Option<Regex>,
     name: Option<Regex>,
     namespace: Option<Regex>,
-    labels: Option<LabelSelector>,
-    annotations: Option<LabelSelector>,
+    /// Parsed when first needed: kustomize parses a selector only for a
+    /// resource that passed the other checks, so a bad one fails the build
+    /// only if such a resource exists.
+    labels: Option<std::result::Result<LabelSelector, String>>,
+    annotations: Option<std::result::Result<LabelSelector, String>>,
 }
 
 /// Rewrites a Go (RE2) pattern for Rust's `regex`: in Go a `{` that does
@@ -104,30 +107,29 @@ impl Compiled {
                 .label_selector
                 .as_deref()
                 .filter(|s| !s.is_empty())
-                .map(LabelSelector::parse)
-                .transpose()?,
+                .map(|s| crate::labels::parse(s).map(LabelSelector)),
             annotations: s
                 .annotation_selector
                 .as_deref()
                 .filter(|s| !s.is_empty())
-                .map(LabelSelector::parse)
-                .transpose()?,
+                .map(|s| crate::labels::parse(s).map(LabelSelector)),
         })
     }
 
-    /// The indices of the selected resources, in order.
-    pub fn select(&self, resmap: &crate::resource::ResMap) -> Vec<usize> {
-        resmap
-            .resources()
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| self.matches(r))
-            .map(|(i, _)| i)
-            .collect()
+    /// The indices of the selected resources, in order; an error when a
+    /// label or annotation selector that a resource reaches does not parse.
+    pub fn select(&self, resmap: &crate::resource::ResMap) -> Result<Vec<usize>> {
+        let mut out = Vec::new();
+        for (i, r) in resmap.resources().iter().enumerate() {
+            if self.matches(r)? {
+                out.push(i);
+            }
+        }
+        Ok(out)
     }
 
-    /// Whether the resource is selected.
-    pub fn matches(&self, r: &Resource) -> bool {
+    /// Whether the resource is selected (see [`Compiled::select`]).
+    pub fn matches(&self, r: &Resource) -> Result<bool> {
         let cur = r.id();
         let org = r.original_id();
         let m = |re: &Option<Regex>, s: &str| re.as_ref().is_none_or(|re| re.is_match(s));
@@ -135,52 +137,41 @@ impl Compiled {
             && !m(&self.namespace, org.effective_namespace())
             && !m(&self.namespace, cur.effective_namespace())
         {
-            return false;
+            return Ok(false);
         }
         if self.name.is_some() && !m(&self.name, &org.name) && !m(&self.name, &cur.name) {
-            return false;
+            return Ok(false);
         }
         if !m(&self.group, &cur.group)
             || !m(&self.version, &cur.version)
             || !m(&self.kind, &cur.kind)
         {
-            return false;
+            return Ok(false);
         }
         if let Some(ls) = &self.labels
-            && !ls.matches(&r.labels())
+            && !ls
+                .as_ref()
+                .map_err(|e| Error::msg(e.clone()))?
+                .matches(&r.labels())
         {
-            return false;
+            return Ok(false);
         }
         if let Some(ls) = &self.annotations
-            && !ls.matches(&r.annotations())
+            && !ls
+                .as_ref()
+                .map_err(|e| Error::msg(e.clone()))?
+                .matches(&r.annotations())
         {
-            return false;
+            return Ok(false);
         }
-        true
+        Ok(true)
     }
 }
 
+/// A label or annotation selector expression (`a=b,c!=d,e in (x,y),!f`)
+/// as kustomize parses it: see [`crate::labels`].
 #[derive(Debug, Clone, PartialEq)]
-enum Requirement {
-    Equals(String, String),
-    NotEquals(String, String),
-    In(String, Vec<String>),
-    NotIn(String, Vec<String>),
-    Exists(String),
-    DoesNotExist(String),
-}
-
-/// A Kubernetes label selector expression (`a=b,c!=d,e in (x,y),!f`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct LabelSelector(Vec<Requirement>);
-
-fn split_top_level(s: &str) -> Vec<String> {
-    split_outside(s, ('(', ')'), ',')
-        .into_iter()
-        .map(|p| p.trim().to_string())
-        .filter(|p| !p.is_empty())
-        .collect()
-}
+pub struct LabelSelector(crate::labels::Selector);
 
 /// Splits `s` at `sep` where it is not inside the `brackets` pair.
 pub(crate) fn split_outside(s: &str, brackets: (char, char), sep: char) -> Vec<String> {
@@ -203,65 +194,16 @@ pub(crate) fn split_outside(s: &str, brackets: (char, char), sep: char) -> Vec<S
 }
 
 impl LabelSelector {
-    /// Parses a selector expression.
+    /// Parses a selector expression; the error is kustomize's.
     pub fn parse(s: &str) -> Result<LabelSelector> {
-        let bad = || Error::msg(format!("invalid label selector {s:?}"));
-        let mut reqs = Vec::new();
-        for part in split_top_level(s) {
-            let set = |op: &str| -> Option<(String, Vec<String>)> {
-                let idx = part.find(op)?;
-                let key = part[..idx].trim().to_string();
-                let rest = part[idx + op.len()..].trim();
-                let inner = rest.strip_prefix('(')?.strip_suffix(')')?;
-                Some((
-                    key,
-                    inner
-                        .split(',')
-                        .map(|v| v.trim().to_string())
-                        .filter(|v| !v.is_empty())
-                        .collect(),
-                ))
-            };
-            if let Some((k, vs)) = set(" notin ") {
-                reqs.push(Requirement::NotIn(k, vs));
-            } else if let Some((k, vs)) = set(" in ") {
-                reqs.push(Requirement::In(k, vs));
-            } else if let Some((k, v)) = part.split_once("!=") {
-                reqs.push(Requirement::NotEquals(k.trim().into(), v.trim().into()));
-            } else if let Some((k, v)) = part.split_once("==") {
-                reqs.push(Requirement::Equals(k.trim().into(), v.trim().into()));
-            } else if let Some((k, v)) = part.split_once('=') {
-                reqs.push(Requirement::Equals(k.trim().into(), v.trim().into()));
-            } else if let Some(k) = part.strip_prefix('!') {
-                reqs.push(Requirement::DoesNotExist(k.trim().into()));
-            } else if part
-                .chars()
-                .all(|c| c.is_alphanumeric() || "-_./".contains(c))
-            {
-                reqs.push(Requirement::Exists(part.clone()));
-            } else {
-                return Err(bad());
-            }
-        }
-        Ok(LabelSelector(reqs))
+        crate::labels::parse(s)
+            .map(LabelSelector)
+            .map_err(Error::msg)
     }
 
     /// Whether a label map satisfies every requirement.
     pub fn matches(&self, labels: &[(String, String)]) -> bool {
-        let get = |k: &str| {
-            labels
-                .iter()
-                .find(|(lk, _)| lk == k)
-                .map(|(_, v)| v.as_str())
-        };
-        self.0.iter().all(|r| match r {
-            Requirement::Equals(k, v) => get(k) == Some(v.as_str()),
-            Requirement::NotEquals(k, v) => get(k) != Some(v.as_str()),
-            Requirement::In(k, vs) => get(k).is_some_and(|x| vs.iter().any(|v| v == x)),
-            Requirement::NotIn(k, vs) => get(k).is_none_or(|x| !vs.iter().any(|v| v == x)),
-            Requirement::Exists(k) => get(k).is_some(),
-            Requirement::DoesNotExist(k) => get(k).is_none(),
-        })
+        self.0.matches(labels)
     }
 }
 
