@@ -112,7 +112,11 @@ impl Manifest {
     /// ```
     pub fn typed_from<T: DeserializeOwned>(value: &Value) -> Option<T> {
         ObjectId::from_manifest(value).ok()?;
-        T::deserialize(crate::value_de::ValueDeserializer(value)).ok()
+        match T::deserialize(crate::value_de::ValueDeserializer(value)) {
+            Ok(typed) => Some(typed),
+            // Read again the way `to_typed` reads a value that fails.
+            Err(_) => Manifest::new(value.clone(), None).ok()?.to_typed().ok(),
+        }
     }
 
     /// Reads every object of a YAML or JSON stream; empty documents are skipped.

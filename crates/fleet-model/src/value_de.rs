@@ -131,12 +131,31 @@ impl<'de, 'a> de::Deserializer<'de> for ValueDeserializer<'a> {
     }
 
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        // A field nobody reads still had to have a JSON form.
+        if has_non_finite(self.0) {
+            return Err(de::Error::custom("a number has no JSON form"));
+        }
         visitor.visit_unit()
     }
 
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
         bytes byte_buf unit unit_struct seq tuple tuple_struct map struct identifier
+    }
+}
+
+/// Whether a number without a JSON form (`.inf`, `.nan`) is anywhere in `v`.
+fn has_non_finite(v: &Value) -> bool {
+    match v {
+        Value::Number(n) => {
+            n.as_text() != "-0"
+                && !n.as_f64().is_finite()
+                && n.as_u64().is_none()
+                && n.as_i64().is_none()
+        }
+        Value::Sequence(items) => items.iter().any(has_non_finite),
+        Value::Mapping(m) => m.values().any(has_non_finite),
+        _ => false,
     }
 }
 
@@ -281,6 +300,7 @@ mod tests {
     use crate::flux::image::ImagePolicy;
     use crate::flux::kustomization::Kustomization;
     use crate::flux::source::GitRepository;
+    use serde::Deserialize;
     use serde::de::DeserializeOwned;
 
     /// The value read straight and through its JSON form (the way
@@ -341,6 +361,16 @@ mod tests {
         let policy = "apiVersion: image.toolkit.fluxcd.io/v1beta2\nkind: ImagePolicy\nmetadata: {name: p}\nspec:\n  imageRepositoryRef: {name: app}\n  policy:\n    semver: {range: '>=1.0.0'}\n  filterTags: {pattern: '^v(?P<v>.*)', extract: '$v'}\n";
         let (fast, slow) = both::<ImagePolicy>(policy);
         assert_eq!(fast, slow);
+    }
+
+    #[test]
+    fn a_field_nobody_reads_still_needs_a_json_form() {
+        // The JSON path refused `.inf` anywhere in the object; so does the
+        // straight reader, in a field the type does not have.
+        let text = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps}\nspec:\n  interval: 10m\n  prune: true\n  sourceRef: {kind: GitRepository, name: flux-system}\n  extra: [.inf]\n";
+        let value = crate::yaml::parse_one(text).unwrap_or_else(|e| panic!("{e}"));
+        assert!(Kustomization::deserialize(super::ValueDeserializer(&value)).is_err());
+        assert!(Manifest::typed_from::<Kustomization>(&value).is_none());
     }
 
     #[test]

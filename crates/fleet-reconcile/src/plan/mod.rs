@@ -31,6 +31,7 @@ use fleet_kustomize::fs::{DiskFs, FileSystem};
 use serde::Serialize;
 
 use std::cell::{Cell, OnceCell, RefCell};
+use std::collections::BTreeMap;
 
 use fleet_kustomize::flux::{RepoObject, build_kustomization, source_root};
 use fleet_model::flux::kustomization::Kustomization;
@@ -435,6 +436,7 @@ impl Revisions {
         };
         let key = SnapshotKey {
             commit: base_commit.id.clone(),
+            top: top.clone(),
             dir: stored(&top, &dir_str),
             source: opts.source.clone(),
         };
@@ -528,15 +530,19 @@ pub fn plan_counting_builds(opts: &PlanOptions) -> Result<(Plan, Builds), PlanEr
     Ok((result, builds))
 }
 
-/// Where `spec.path`s start: found from head's objects, or base's when
-/// head has none.
+/// Where `spec.path`s start: found from head's objects (`head`, of which
+/// `head_has_any` tells whether head has any object at all, kept or not),
+/// or base's when head has none.
 fn root_of(
     revisions: &Revisions,
     head: &[RepoObject],
+    head_has_any: bool,
     base: impl FnOnce() -> Result<Vec<RepoObject>, GitError>,
 ) -> Result<String, GitError> {
     let top = Some(revisions.top.as_str());
-    if head.is_empty() {
+    if head_has_any {
+        Ok(source_root(revisions.head.fs(), top, &revisions.dir, head))
+    } else {
         let base_objects = base()?;
         Ok(source_root(
             revisions.base()?.fs(),
@@ -544,8 +550,6 @@ fn root_of(
             &revisions.dir,
             &base_objects,
         ))
-    } else {
-        Ok(source_root(revisions.head.fs(), top, &revisions.dir, head))
     }
 }
 
@@ -555,7 +559,9 @@ fn plan_full(revisions: &Revisions, opts: &PlanOptions) -> Result<(Plan, Builds)
     let (base_tree, head_tree) = (revisions.tree(base), revisions.tree(&revisions.head));
     let base_objects = flat(repo_objects(&base_tree, None));
     let head_objects = flat(repo_objects(&head_tree, None));
-    let root = root_of(revisions, &head_objects, || Ok(base_objects.clone()))?;
+    let root = root_of(revisions, &head_objects, !head_objects.is_empty(), || {
+        Ok(base_objects.clone())
+    })?;
     let render = |tree: &RevisionTree<'_>, objects: &[RepoObject]| {
         render_revision(&RenderRequest {
             tree,
@@ -602,8 +608,9 @@ fn plan_changed_only(
     if let Some(mut snapshot) = kept {
         let files = std::mem::take(&mut snapshot.files);
         let check = HeadCheck::new(&revisions.top, head_fs, &snapshot);
-        let head_objects = flat(kept_objects(&head_tree, &check, files));
-        let root = root_of(revisions, &head_objects, base_objects)?;
+        let (kept_by_file, head_has_any) = kept_objects(&head_tree, &check, files);
+        let head_objects = flat(kept_by_file);
+        let root = root_of(revisions, &head_objects, head_has_any, base_objects)?;
         if snapshot.root == stored(&revisions.top, &root) {
             let head = Head {
                 tree: &head_tree,
@@ -618,8 +625,18 @@ fn plan_changed_only(
     }
     let by_file = repo_objects(&head_tree, None);
     let head_objects = flat(by_file.clone());
-    let root = root_of(revisions, &head_objects, base_objects)?;
-    let (snapshot, built) = make_snapshot(revisions, key, &cache, opts, &root, Some(&by_file))?;
+    let root = root_of(
+        revisions,
+        &head_objects,
+        !head_objects.is_empty(),
+        base_objects,
+    )?;
+    let Some((snapshot, built)) =
+        make_snapshot(revisions, key, &cache, opts, &root, Some(&by_file))?
+    else {
+        // A base render a snapshot cannot describe is planned in full.
+        return plan_full(revisions, opts);
+    };
     let check = HeadCheck::new(&revisions.top, head_fs, &snapshot);
     let head = Head {
         tree: &head_tree,
@@ -741,7 +758,10 @@ fn output_of(node: &Node) -> KsOutput {
 /// Renders the base in full from `root`, recording each build, and keeps
 /// the snapshot (a snapshot that cannot be written is only a lost saving).
 /// `head`: the head's objects by file, whose parses the base reuses where
-/// files read the same. Returns the snapshot and how many builds it took.
+/// files read the same. Returns the snapshot and how many builds it took;
+/// `None` when a reported Kustomization is no recorded build (a build that
+/// failed under one parent and built under another: the render reports
+/// the first), which a snapshot cannot describe.
 fn make_snapshot(
     revisions: &Revisions,
     key: SnapshotKey,
@@ -749,7 +769,7 @@ fn make_snapshot(
     opts: &PlanOptions,
     root: &str,
     head: Option<&ObjectsByFile>,
-) -> Result<(Snapshot, usize), PlanError> {
+) -> Result<Option<(Snapshot, usize)>, PlanError> {
     let base = revisions.base()?;
     let base_tree = revisions.tree(base);
     let by_file = repo_objects(&base_tree, head.map(|h| (h, revisions.head.fs())));
@@ -765,30 +785,25 @@ fn make_snapshot(
     snapshot.add_builds(&revisions.top, base.sync_fs(), builds);
     snapshot.add_files(&revisions.top, base.fs(), &by_file);
     snapshot.failures = render.failures;
-    snapshot.clusters = render
-        .clusters
-        .into_iter()
-        .map(|(cluster, outputs)| {
-            let nodes = outputs
-                .into_iter()
-                .map(|(k, o)| {
-                    let node = Node {
-                        path: o.path,
-                        prune: o.prune,
-                        parents: o.parents,
-                        origin: o.origin,
-                        result: o.result.map(|objects| match objects {
-                            Objects::Build(i) => i,
-                            // A recording render returns builds only.
-                            Objects::Set(_) => usize::MAX,
-                        }),
-                    };
-                    (k, node)
-                })
-                .collect();
-            (cluster, nodes)
-        })
-        .collect();
+    for (cluster, outputs) in render.clusters {
+        let mut nodes = BTreeMap::new();
+        for (k, o) in outputs {
+            let result = match o.result {
+                Ok(Objects::Build(i)) => Ok(i),
+                Ok(Objects::Set(_)) => return Ok(None),
+                Err(e) => Err(e),
+            };
+            let node = Node {
+                path: o.path,
+                prune: o.prune,
+                parents: o.parents,
+                origin: o.origin,
+                result,
+            };
+            nodes.insert(k, node);
+        }
+        snapshot.clusters.insert(cluster, nodes);
+    }
     let _ = snapshot.save(cache);
-    Ok((snapshot, render.built))
+    Ok(Some((snapshot, render.built)))
 }

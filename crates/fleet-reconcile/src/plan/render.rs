@@ -136,13 +136,15 @@ pub fn repo_objects(
 /// The objects a render reads from a revision's YAML files: those of files
 /// that read as at the snapshot's base come from it, the others are parsed.
 /// `check` knows what head reads at the snapshot's paths; `files` are the
-/// snapshot's (taken out of it).
+/// snapshot's (taken out of it). Also whether any file holds an object,
+/// kept or not.
 pub(super) fn kept_objects(
     tree: &RevisionTree<'_>,
     check: &HeadCheck<'_>,
     mut files: BTreeMap<String, FileObjects>,
-) -> ObjectsByFile {
+) -> (ObjectsByFile, bool) {
     let mut out = BTreeMap::new();
+    let mut any = false;
     for file in tree.files.iter().filter(|f| is_manifest(&tree.dir, f)) {
         let key = stored(&tree.top, file);
         let known = files.remove(&key);
@@ -158,29 +160,31 @@ pub(super) fn kept_objects(
             continue;
         };
         let objects = match known.filter(|known| known.content == hash) {
-            Some(known) => known
-                .objects
-                .into_iter()
-                .map(|(line, value)| RepoObject {
-                    file: file.clone(),
-                    line,
-                    value: value.0,
-                })
-                .collect(),
+            Some(known) => {
+                any |= known.any;
+                known
+                    .objects
+                    .into_iter()
+                    .map(|(line, value)| RepoObject {
+                        file: file.clone(),
+                        line,
+                        value: value.0,
+                    })
+                    .collect()
+            }
             None => {
                 let Some(bytes) = bytes.or_else(|| tree.fs.read(file).ok()) else {
                     continue;
                 };
                 let text = String::from_utf8_lossy(&bytes);
-                objects_in_file(file, &text)
-                    .into_iter()
-                    .filter(|o| kept(&o.value))
-                    .collect()
+                let all = objects_in_file(file, &text);
+                any |= !all.is_empty();
+                all.into_iter().filter(|o| kept(&o.value)).collect()
             }
         };
         out.insert(file.clone(), objects);
     }
-    out
+    (out, any)
 }
 
 /// The cluster a Kustomization defined in `file` (relative to the

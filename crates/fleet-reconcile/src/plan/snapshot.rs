@@ -7,7 +7,7 @@
 //! build it is; and the Flux objects of each YAML file with the file's
 //! hash. A base commit never changes, so a snapshot of its render stays
 //! true; it is stored in the repository's Git directory under
-//! `fleet/plan/`, named after the commit, the planned directory, the
+//! `fleet/plan/`, named after the commit, the work tree, the planned directory, the
 //! source and the build of fleet that made it (see [`build_stamp`]).
 //!
 //! With a snapshot a plan renders at head only the builds whose inputs
@@ -295,13 +295,20 @@ pub(super) struct FileObjects {
     pub content: String,
     /// `(line, object)`.
     pub objects: Vec<(usize, Stored)>,
+    /// Whether the file holds any object, kept or not (the source root
+    /// is looked for at the base when head has none).
+    pub any: bool,
 }
 
-/// What identifies a snapshot: the base commit, the planned directory
-/// and the source (the source root is checked after loading).
+/// What identifies a snapshot: the base commit, the work tree, the planned
+/// directory and the source (the source root is checked after loading).
+/// The work tree is part of it because build errors name absolute paths:
+/// work trees of one repository share its Git directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct SnapshotKey {
     pub commit: String,
+    /// The work tree's top.
+    pub top: String,
     /// The planned directory, relative to the repository's top.
     pub dir: String,
     pub source: String,
@@ -415,6 +422,7 @@ impl Snapshot {
                         .filter(|o| kept(&o.value))
                         .map(|o| (o.line, Stored(o.value.clone())))
                         .collect(),
+                    any: !found.is_empty(),
                 },
             );
         }
@@ -472,9 +480,10 @@ impl Snapshot {
     /// The file a snapshot with `key` is kept in, under `dir`.
     fn file_for(dir: &Path, key: &SnapshotKey) -> PathBuf {
         let text = format!(
-            "{FORMAT}\0{}\0{}\0{}\0{}",
+            "{FORMAT}\0{}\0{}\0{}\0{}\0{}",
             build_stamp(),
             key.commit,
+            key.top,
             key.dir,
             key.source
         );
@@ -555,9 +564,15 @@ fn states_of(fs: &(dyn FileSystem + Sync), paths: &[&String]) -> Vec<PathState> 
                 })
             })
             .collect();
+        // A chunk whose thread failed is read again here, so states stay
+        // in the order of `paths`.
         handles
             .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
+            .zip(paths.chunks(chunk))
+            .flat_map(|(h, part)| {
+                h.join()
+                    .unwrap_or_else(|_| part.iter().map(|p| PathState::of(fs, p)).collect())
+            })
             .collect()
     })
 }
