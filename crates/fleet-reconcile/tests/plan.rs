@@ -777,3 +777,30 @@ spec:
         ]
     );
 }
+
+/// A head whose YAML holds objects but no Kustomization, ConfigMap or
+/// Secret (what a snapshot keeps) finds its source root as the full plan
+/// does: from head, not from the base.
+#[test]
+fn a_head_without_kept_objects_finds_its_source_root_as_the_full_plan_does() {
+    let dir = std::env::temp_dir().join(format!("fleet-plan-root-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let repo = Repo { dir };
+    repo.git(&["init", "-q", "-b", "main"]);
+    // The fleet lives in `fleet/`, its paths start at the repository's top.
+    repo.write("fleet/clusters/sync.yaml", &format!("{FLUX_SYSTEM}---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./fleet/apps\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"));
+    repo.write(
+        "fleet/apps/web.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: apps\nspec:\n  replicas: 1\n",
+    );
+    repo.commit("fleet");
+    repo.git(&["checkout", "-q", "-b", "change"]);
+    let opts = PlanOptions::new(repo.dir.join("fleet"));
+    // Keeps the base's snapshot, made with the root at the top.
+    assert!(!plan_both(&opts).has_changes());
+    // Head drops the Kustomization: its YAML holds a Deployment only.
+    repo.remove("fleet/clusters/sync.yaml");
+    let planned = plan_both(&opts);
+    assert!(planned.has_changes());
+}
