@@ -306,9 +306,8 @@ impl GitRepo {
         })
     }
 
-    /// `commit`'s tree, mounted at `mount` (an absolute, `/`-separated
-    /// path), read on demand.
-    pub fn commit_fs(&self, commit: &Commit, mount: &str) -> Result<CommitFs, GitError> {
+    /// The root tree of `commit`.
+    fn commit_tree(&self, commit: &Commit) -> Result<gix::Tree<'_>, GitError> {
         let read = |what: &str, message: String| GitError::Read {
             rev: commit.label(),
             what: what.to_string(),
@@ -316,12 +315,17 @@ impl GitRepo {
         };
         let id = gix::ObjectId::from_hex(commit.id.as_bytes())
             .map_err(|e| read("the commit", e.to_string()))?;
-        let tree = self
-            .repo
+        self.repo
             .find_object(id)
             .map_err(|e| read("the commit", e.to_string()))?
             .peel_to_tree()
-            .map_err(|e| read("the tree", e.to_string()))?;
+            .map_err(|e| read("the tree", e.to_string()))
+    }
+
+    /// `commit`'s tree, mounted at `mount` (an absolute, `/`-separated
+    /// path), read on demand.
+    pub fn commit_fs(&self, commit: &Commit, mount: &str) -> Result<CommitFs, GitError> {
+        let tree = self.commit_tree(commit)?;
         Ok(CommitFs {
             repo: self.repo.clone(),
             tree: tree.id,
@@ -338,14 +342,7 @@ impl GitRepo {
             what: what.to_string(),
             message,
         };
-        let id = gix::ObjectId::from_hex(commit.id.as_bytes())
-            .map_err(|e| read("the commit", e.to_string()))?;
-        let tree = self
-            .repo
-            .find_object(id)
-            .map_err(|e| read("the commit", e.to_string()))?
-            .peel_to_tree()
-            .map_err(|e| read("the tree", e.to_string()))?;
+        let tree = self.commit_tree(commit)?;
         let entries = tree
             .traverse()
             .breadthfirst
